@@ -1,0 +1,199 @@
+"""Command line: `nginx-502-wizard [tui|diagnose|explain|flows]` (see CONTRACTS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from wizard import TOOL_NAME, __version__
+from wizard.engine.report import EXIT_INCOMPLETE, EXIT_USAGE, build_report, exit_code, render
+from wizard.flow.loader import FlowLoadError, load_flow
+from wizard.options import Options, parse_duration
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: one line on stderr, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _answer(text: str) -> tuple[str, str]:
+    node, sep, choice = text.partition("=")
+    if not sep or not node or not choice:
+        raise argparse.ArgumentTypeError(f"expected NODE=CHOICE, got {text!r}")
+    return node, choice
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_session_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nginx-conf", metavar="PATH", help="use this nginx.conf")
+    p.add_argument("--url", help="the address that answers 502; the wizard requests it")
+    p.add_argument("--since", type=_duration, default=3600.0, metavar="DURATION",
+                   help="how far back to read logs (e.g. 15m, 2h; default 1h)")
+    p.add_argument("--flow", default="nginx-502", metavar="NAME|PATH", help="which flow")
+    p.add_argument("--flows", action="append", default=[], metavar="DIR",
+                   help="extra folder of flow files (repeatable)")
+    p.add_argument("--answer", action="append", type=_answer, default=[],
+                   metavar="NODE=CHOICE", help="answer an ask node ahead (repeatable)")
+    p.add_argument("--from-snapshot", metavar="FILE", help="replay recorded facts")
+    p.add_argument("--save-snapshot", metavar="FILE", help="save the gathered facts")
+    p.add_argument("--check-timeout", type=float, metavar="SECONDS",
+                   help="limit every check to this many seconds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=TOOL_NAME, description="Find and fix the cause of nginx 502.")
+    parser.add_argument("--version", action="version", version=f"{TOOL_NAME} {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    tui = sub.add_parser("tui", help="open the interactive wizard (the default)")
+    _add_session_options(tui)
+    diag = sub.add_parser("diagnose", help="run the flow headless and print a report")
+    _add_session_options(diag)
+    diag.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    explain = sub.add_parser("explain", help="explain nginx / PHP-FPM error-log lines")
+    explain.add_argument("file", nargs="?", default="-", help="log file, or - for stdin")
+    explain.add_argument("--format", choices=["text", "json"], default="text")
+    flows = sub.add_parser("flows", help="list or lint flow files")
+    flows_sub = flows.add_subparsers(dest="flows_command", parser_class=_Parser, required=True)
+    flows_list = flows_sub.add_parser("list", help="list the flows found")
+    flows_list.add_argument("--flows", action="append", default=[], metavar="DIR")
+    lint = flows_sub.add_parser("lint", help="check flow files for mistakes")
+    lint.add_argument("paths", nargs="*", metavar="PATH")
+    lint.add_argument("--flows", action="append", default=[], metavar="DIR")
+    flows_sub.add_parser("schema", help="print the JSON Schema of flow files")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    return Options(
+        nginx_conf=args.nginx_conf, url=args.url, since_seconds=args.since, flow=args.flow,
+        flow_dirs=list(args.flows), answers=dict(args.answer),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv or ["tui"])
+        return _dispatch(args)
+    except UsageError as exc:
+        print(f"{TOOL_NAME}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FlowLoadError as exc:
+        print(f"{TOOL_NAME}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{TOOL_NAME}: interrupted", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except BrokenPipeError:
+        return EXIT_INCOMPLETE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "diagnose":
+        return cmd_diagnose(args)
+    if args.command == "explain":
+        return cmd_explain(args)
+    if args.command == "flows":
+        return cmd_flows(args)
+    return cmd_tui(args)
+
+
+def _make_facts(args: argparse.Namespace, options: Options):  # type: ignore[no-untyped-def]
+    from wizard.host.facts import Facts
+
+    if not args.from_snapshot:
+        return Facts(options)
+    try:
+        data = json.loads(Path(args.from_snapshot).read_text(encoding="utf-8"))
+        return Facts.from_snapshot(data, options)
+    except OSError as exc:
+        raise UsageError(f"cannot read snapshot {args.from_snapshot}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{args.from_snapshot} is not a facts snapshot: {exc}") from None
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from wizard.engine.runner import Session
+    from wizard.flow.library import find_flow
+
+    options = options_from(args)
+    flow = find_flow(options.flow, options.flow_dirs)
+    facts = _make_facts(args, options)
+    session = Session(flow, facts, check_timeout=args.check_timeout)
+    transcript = session.run()
+    report = build_report(transcript, facts)
+    if args.save_snapshot:
+        _write(args.save_snapshot, json.dumps(facts.to_snapshot(), indent=1) + "\n")
+    sys.stdout.write(render(report, args.format))
+    return exit_code(report)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from wizard.explain import explain_stream, render_explain
+
+    if args.file == "-":
+        entries = explain_stream(sys.stdin.buffer)
+    else:
+        try:
+            with open(args.file, "rb") as fh:
+                entries = explain_stream(fh)
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    sys.stdout.write(render_explain(entries, args.format))
+    return 0
+
+
+def cmd_flows(args: argparse.Namespace) -> int:
+    from wizard.flow.library import flow_files
+    from wizard.flow.lint import lint_flow
+    from wizard.flow.schema import flow_schema
+
+    if args.flows_command == "schema":
+        sys.stdout.write(json.dumps(flow_schema(), indent=2) + "\n")
+        return 0
+    paths = [Path(p) for p in getattr(args, "paths", [])] or flow_files(args.flows)
+    failures = 0
+    for path in paths:
+        try:
+            flow = load_flow(path)
+        except FlowLoadError as exc:
+            failures += 1
+            for error in exc.errors:
+                print(error, file=sys.stderr if args.flows_command == "list" else sys.stdout)
+            continue
+        if args.flows_command == "list":
+            print(f"{flow.flow:<20} {len(flow.nodes):>3} nodes  {flow.title}  ({path})")
+            continue
+        problems = lint_flow(flow)
+        failures += bool(problems)
+        for problem in problems:
+            print(problem)
+        if not problems:
+            print(f"{path}: ok ({len(flow.nodes)} nodes)")
+    return EXIT_USAGE if failures else 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from wizard.tui.app import run_tui
+
+    return run_tui(options_from(args), args)

@@ -1,0 +1,225 @@
+"""The engine: walks a flow node by node, running checks against the session's facts.
+
+UI-agnostic: it reports through events and returns step records. A check that raises,
+hangs past its timeout, or is cancelled becomes an `unknown` step with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from wizard.checks import REGISTRY, CheckSpec, load_all
+from wizard.engine.events import (
+    AnswerNeeded,
+    EventSink,
+    StepFinished,
+    StepStarted,
+    WalkFinished,
+)
+from wizard.engine.placeholders import fill, unresolved
+from wizard.engine.transcript import FixOffer, Step, Transcript
+from wizard.fixes import ACTIONS, FixNotApplicable
+from wizard.fixes import load_all as load_fixes
+from wizard.flow.model import Choice, FixRef, Flow, Node, Outcome
+from wizard.host.facts import Facts
+from wizard.outcome import CheckResult, Status
+
+MAX_STEPS = 500  # a runaway cycle in a flow must end, not spin forever
+
+
+class AnswerRequired(Exception):
+    """An ask node has no answer yet (headless with neither --answer nor default_choice)."""
+
+
+@dataclass
+class CheckRun:
+    result: CheckResult
+    status: Status
+
+
+def run_check(spec: CheckSpec, facts: Facts, timeout: float,
+              cancel: threading.Event | None = None) -> CheckRun:
+    """Run one check in a daemon thread, so a hang can be abandoned and never blocks exit."""
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = spec.fn(facts)
+        except Exception as exc:  # any bug or host surprise becomes a plain reason
+            box["error"] = f"{type(exc).__name__}: {exc}"
+
+    worker = threading.Thread(target=target, name=f"check:{spec.name}", daemon=True)
+    worker.start()
+    deadline = time.monotonic() + timeout
+    while worker.is_alive():
+        if cancel is not None and cancel.is_set():
+            return _unknown(f"the check {spec.name} was cancelled")
+        if time.monotonic() >= deadline:
+            return _unknown(f"the check {spec.name} did not finish within {timeout:g}s")
+        worker.join(0.05)
+    if "error" in box:
+        return _unknown(f"the check {spec.name} failed: {box['error']}")
+    result = box.get("result")
+    if not isinstance(result, CheckResult):
+        return _unknown(f"the check {spec.name} returned no result")
+    try:
+        return CheckRun(result, spec.status_of(result.result))
+    except ValueError as exc:
+        return _unknown(str(exc))
+
+
+def _unknown(reason: str) -> CheckRun:
+    return CheckRun(CheckResult("unknown", reason, confidence=0), Status.UNKNOWN)
+
+
+class Session:
+    """One walk through one flow."""
+
+    def __init__(self, flow: Flow, facts: Facts, *, on_event: EventSink | None = None,
+                 check_timeout: float | None = None, headless: bool = True) -> None:
+        load_all()
+        load_fixes()
+        self.flow = flow
+        self.facts = facts
+        self.on_event = on_event or (lambda event: None)
+        self.check_timeout = check_timeout
+        self.headless = headless
+        self.transcript = Transcript(flow=flow.flow, options=facts.options.to_json())
+        self.current: str | None = flow.start
+        self.cancel_event = threading.Event()
+        self._nodes = flow.by_id
+
+    @property
+    def finished(self) -> bool:
+        return self.current is None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def advance(self, answer: str | None = None) -> Step | None:
+        """Run the current node and move on. Returns its step, or None when finished."""
+        if self.current is None:
+            return None
+        if len(self.transcript.steps) >= MAX_STEPS:
+            self._stop(f"stopped after {MAX_STEPS} steps: the flow seems to loop")
+            return None
+        node = self._nodes[self.current]
+        self.cancel_event.clear()
+        self.on_event(StepStarted(node.id, node.title))
+        if node.kind == "check":
+            step, nxt = self._run_check_node(node)
+        elif node.kind == "ask":
+            step, nxt = self._run_ask_node(node, answer)
+        else:
+            step, nxt = self._run_text_node(node)
+        self.transcript.steps.append(step)
+        self.current = nxt
+        self.on_event(StepFinished(step))
+        if self.current is None:
+            self._stop(None)
+        return step
+
+    def run(self) -> Transcript:
+        """Walk to the end without a person (headless)."""
+        try:
+            while self.advance() is not None:
+                pass
+        except AnswerRequired as exc:
+            self._stop(str(exc))
+        return self.transcript
+
+    def rerun(self, node_id: str) -> Step:
+        """Run a check node again on fresh facts (after a fix) without moving the walk."""
+        self.facts.invalidate()
+        step, _ = self._run_check_node(self._nodes[node_id])
+        return step
+
+    def _stop(self, error: str | None) -> None:
+        self.current = None
+        self.transcript.error = error
+        self.transcript.finished = time.time()
+        self.on_event(WalkFinished(self.transcript))
+
+    def _run_check_node(self, node: Node) -> tuple[Step, str | None]:
+        started = time.time()
+        spec = REGISTRY.get(node.check or "")
+        if spec is None:
+            run = _unknown(f"no check named {node.check!r} (run `flows lint`)")
+        else:
+            run = run_check(spec, self.facts, self.check_timeout or spec.timeout,
+                            self.cancel_event)
+        outcome = node.on.get(run.result.result) or node.default or Outcome()
+        variables = {**run.result.vars, "summary": run.result.summary}
+        causes = list(run.result.causes)
+        if outcome.cause and outcome.cause not in causes:
+            causes.insert(0, outcome.cause)
+        step = Step(
+            node=node.id, kind=node.kind, title=node.title, question=node.question,
+            status=run.status, result=run.result.result, summary=run.result.summary,
+            text=fill(outcome.text, variables) if outcome.text else run.result.summary,
+            causes=causes,
+            confidence=run.result.confidence if causes else 0,
+            evidence=list(run.result.evidence), vars=variables,
+            fixes=self._offers(outcome.fixes, variables),
+            started=started, duration=time.time() - started,
+        )
+        return step, outcome.next
+
+    def _run_ask_node(self, node: Node, answer: str | None) -> tuple[Step, str | None]:
+        key = answer or self.facts.options.answers.get(node.id)
+        if key is None and self.headless:
+            key = node.default_choice
+        if key is None:
+            self.on_event(AnswerNeeded(node.id))
+            raise AnswerRequired(f"the question {node.id!r} needs an answer "
+                                 f"(--answer {node.id}=KEY)")
+        choice = next((c for c in node.choices if c.key == key), None)
+        if choice is None:
+            keys = ", ".join(c.key for c in node.choices)
+            raise AnswerRequired(f"{key!r} is not an answer to {node.id!r} (one of: {keys})")
+        return self._answered(node, choice), choice.next
+
+    def _answered(self, node: Node, choice: Choice) -> Step:
+        return Step(
+            node=node.id, kind=node.kind, title=node.title, question=node.question,
+            status=Status.PROBLEM if choice.cause else Status.OK, result=choice.key,
+            summary=choice.label, text=choice.text or choice.label,
+            causes=[choice.cause] if choice.cause else [], confidence=1 if choice.cause else 0,
+            fixes=self._offers(choice.fixes, {}), started=time.time(),
+        )
+
+    def _run_text_node(self, node: Node) -> tuple[Step, str | None]:
+        variables = self._all_vars()
+        return Step(
+            node=node.id, kind=node.kind, title=node.title, question=node.question,
+            status=Status.PROBLEM if node.cause else Status.OK, result=None,
+            summary=fill(node.text, variables), text=fill(node.text, variables),
+            causes=[node.cause] if node.cause else [], confidence=1 if node.cause else 0,
+            fixes=self._offers(node.fixes, variables), started=time.time(),
+        ), node.next
+
+    def _all_vars(self) -> dict[str, object]:
+        merged: dict[str, object] = {}
+        for step in self.transcript.steps:
+            merged.update(step.vars)
+        return merged
+
+    def _offers(self, refs: list[FixRef], variables: dict[str, object]) -> list[FixOffer]:
+        merged = {**self._all_vars(), **variables}
+        return [self._offer(ref, merged) for ref in refs]
+
+    def _offer(self, ref: FixRef, variables: dict[str, object]) -> FixOffer:
+        args = {k: fill(v, variables) for k, v in ref.args.items()}
+        action = ACTIONS.get(ref.action)
+        if action is None:
+            return FixOffer(ref.action, args, unavailable=f"no fix action {ref.action!r}")
+        missing = [name for value in args.values() for name in unresolved(value)]
+        if missing:
+            return FixOffer(ref.action, args,
+                            unavailable=f"not known on this host: {', '.join(missing)}")
+        try:
+            return FixOffer(ref.action, args, plan=action.plan(args, self.facts).to_json())
+        except FixNotApplicable as exc:
+            return FixOffer(ref.action, args, unavailable=str(exc))

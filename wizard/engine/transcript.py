@@ -1,0 +1,78 @@
+"""The record of a session: every step, its evidence, answers, fixes, and times.
+
+A senior reviews it after the outage, so it holds everything needed to follow the
+reasoning, and it round-trips through JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from wizard.outcome import Evidence, Status
+
+
+@dataclass
+class FixOffer:
+    """A fix offered at a step: its plan, or why no plan could be made here."""
+
+    action: str
+    args: dict[str, str]
+    plan: dict[str, Any] | None = None  # FixPlan.to_json()
+    unavailable: str | None = None
+
+
+@dataclass
+class Step:
+    node: str
+    kind: str
+    title: str
+    question: str = ""
+    status: Status = Status.OK
+    result: str | None = None  # the check's result name, or the chosen answer key
+    summary: str = ""
+    text: str = ""
+    causes: list[str] = field(default_factory=list)
+    confidence: int = 0
+    evidence: list[Evidence] = field(default_factory=list)
+    vars: dict[str, Any] = field(default_factory=dict)
+    fixes: list[FixOffer] = field(default_factory=list)
+    started: float = 0.0
+    duration: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = str(self.status)
+        data["evidence"] = [e.to_json() for e in self.evidence]
+        return data
+
+
+@dataclass
+class AppliedFix:
+    """A fix the person confirmed: what ran, what it printed, and whether it worked."""
+
+    id: str
+    confirmed_at: float
+    commands: list[dict[str, Any]]  # CommandResult.to_json() each
+    succeeded: bool
+    before: str = ""
+    after: str = ""
+
+
+@dataclass
+class Transcript:
+    flow: str
+    options: dict[str, Any]
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    steps: list[Step] = field(default_factory=list)
+    fixes: list[AppliedFix] = field(default_factory=list)
+    error: str | None = None  # why the walk could not finish
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow, "options": self.options, "started": self.started,
+            "finished": self.finished, "steps": [s.to_json() for s in self.steps],
+            "fixes": [asdict(f) for f in self.fixes], "error": self.error,
+        }

@@ -1,0 +1,200 @@
+"""Load flow files: YAML bound onto the model, every error as `file:line: reason`."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wizard.flow.model import INTERNAL_FIELDS, Flow, Node
+
+MAX_FLOW_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FlowError:
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+class FlowLoadError(Exception):
+    def __init__(self, errors: list[FlowError]) -> None:
+        super().__init__(str(errors[0]) if errors else "invalid flow")
+        self.errors = errors
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Binder:
+    """Turns a composed YAML node tree into model dataclasses, collecting errors."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.errors: list[FlowError] = []
+
+    def fail(self, node: yaml.Node, reason: str) -> None:
+        self.errors.append(FlowError(self.path, _line(node), reason))
+
+    def bind(self, tp: Any, node: yaml.Node, where: str) -> Any:
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(tp) if a is not type(None)]
+            if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+                return None
+            return self.bind(options[0], node, where)
+        if origin is typing.Literal:
+            value = self.bind(str, node, where)
+            allowed = typing.get_args(tp)
+            if value is not None and value not in allowed:
+                self.fail(node, f"{where} must be one of {', '.join(allowed)}, not {value!r}")
+            return value
+        if origin is list:
+            if not isinstance(node, yaml.SequenceNode):
+                self.fail(node, f"{where} must be a list")
+                return []
+            (item_tp,) = typing.get_args(tp)
+            return [self.bind(item_tp, item, f"{where}[{i}]") for i, item in enumerate(node.value)]
+        if origin is dict:
+            if not isinstance(node, yaml.MappingNode):
+                self.fail(node, f"{where} must be a mapping")
+                return {}
+            _, value_tp = typing.get_args(tp)
+            result = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                result[key] = self.bind(value_tp, value_node, f"{where}.{key}")
+            return result
+        if dataclasses.is_dataclass(tp):
+            return self.bind_dataclass(tp, node, where)
+        if tp is str:
+            if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
+                self.fail(node, f"{where} must be text")
+                return ""
+            return str(node.value)
+        raise TypeError(f"unsupported type {tp}")  # a model bug, not a user error
+
+    def bind_dataclass(self, cls: Any, node: yaml.Node, where: str) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"{where} must be a mapping")
+            return cls(line=_line(node))
+        hints = typing.get_type_hints(cls)
+        fields = {f.name for f in dataclasses.fields(cls)} - INTERNAL_FIELDS
+        values: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key not in fields:
+                known = ", ".join(sorted(fields))
+                self.fail(key_node, f"unknown key {key!r} in {where} (known: {known})")
+                continue
+            if key in values:
+                self.fail(key_node, f"key {key!r} given twice in {where}")
+            values[key] = self.bind(hints[key], value_node, f"{where}.{key}")
+        return cls(**values, line=_line(node))
+
+
+def _compose(text: str, path: str) -> yaml.Node:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise FlowLoadError([FlowError(path, line, f"YAML: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise FlowLoadError([FlowError(path, 1, f"YAML: {exc}")]) from None
+    if node is None:
+        raise FlowLoadError([FlowError(path, 1, "the file is empty")])
+    return node
+
+
+def _structure_errors(flow: Flow) -> list[FlowError]:
+    """Rules every flow must meet to be walkable at all (lint adds the rest)."""
+    errs: list[FlowError] = []
+
+    def err(line: int, reason: str) -> None:
+        errs.append(FlowError(flow.path, line, reason))
+
+    if not flow.flow:
+        err(flow.line, "missing `flow:` (the flow's name)")
+    if not flow.nodes:
+        err(flow.line, "the flow has no nodes")
+    seen: dict[str, int] = {}
+    for node in flow.nodes:
+        if not node.id:
+            err(node.line, "node without an `id`")
+        elif node.id in seen:
+            err(node.line, f"node id {node.id!r} is already used on line {seen[node.id]}")
+        else:
+            seen[node.id] = node.line
+        errs.extend(FlowError(flow.path, line, reason) for line, reason in _node_shape(node))
+    if flow.nodes and not flow.start:
+        err(flow.line, "missing `start:` (the first node's id)")
+    elif flow.start and flow.start not in seen:
+        err(flow.line, f"start node {flow.start!r} does not exist")
+    return errs
+
+
+def _node_shape(node: Node) -> list[tuple[int, str]]:
+    problems: list[tuple[int, str]] = []
+    name = node.id or "?"
+    if node.kind == "check":
+        if not node.check:
+            problems.append((node.line, f"check node {name!r} needs `check:`"))
+        if not node.on and node.default is None:
+            problems.append((node.line, f"check node {name!r} needs `on:` or `default:`"))
+    elif node.check or node.on or node.default is not None:
+        problems.append((node.line, f"`check`, `on` and `default` belong to check nodes, "
+                                     f"not to {node.kind} node {name!r}"))
+    if node.kind == "ask":
+        if not node.choices:
+            problems.append((node.line, f"ask node {name!r} needs `choices:`"))
+        keys = [c.key for c in node.choices]
+        for choice in node.choices:
+            if not choice.key:
+                problems.append((choice.line, "a choice needs a `key`"))
+            if keys.count(choice.key) > 1:
+                problems.append((choice.line, f"choice key {choice.key!r} is used twice"))
+        if node.default_choice and node.default_choice not in keys:
+            problems.append((node.line, f"default_choice {node.default_choice!r} is not a choice"))
+    elif node.choices or node.default_choice:
+        problems.append((node.line, f"`choices` belong to ask nodes, not to {name!r}"))
+    if node.kind == "end" and node.next:
+        problems.append((node.line, f"end node {name!r} cannot have `next`"))
+    if node.kind in ("info", "end") and not node.text:
+        problems.append((node.line, f"{node.kind} node {name!r} needs `text:`"))
+    return problems
+
+
+def parse_flow(text: str, path: str = "<flow>") -> Flow:
+    binder = _Binder(path)
+    flow: Flow = binder.bind_dataclass(Flow, _compose(text, path), "flow")
+    flow.path = path
+    errors = binder.errors or _structure_errors(flow)
+    if errors:
+        raise FlowLoadError(sorted(errors, key=lambda e: e.line))
+    return flow
+
+
+def load_flow(path: str | Path) -> Flow:
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_FLOW_BYTES:
+            raise FlowLoadError([FlowError(str(p), 1, "the file is too large for a flow")])
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise FlowLoadError([FlowError(str(p), 1, f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FlowLoadError([FlowError(str(p), 1, "not UTF-8 text")]) from None
+    return parse_flow(text, str(p))

@@ -1,0 +1,138 @@
+"""Facts about the host, gathered once per session, concurrently, and cached.
+
+A fact is a JSON-able value produced by a provider registered with `@fact(name)`.
+Providers may read other facts through `facts.get(...)`. Because every value is
+JSON, the whole set can be saved as a snapshot and replayed offline, which is how
+checks are tested from recorded hosts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from wizard import __version__
+from wizard.options import Options
+
+ProviderFn = Callable[["Facts"], Any]
+PROVIDERS: dict[str, ProviderFn] = {}
+SNAPSHOT_FORMAT = 1
+
+
+class FactUnavailable(Exception):
+    """A fact could not be gathered; str(exc) is the plain reason."""
+
+
+def fact(name: str) -> Callable[[ProviderFn], ProviderFn]:
+    def register(fn: ProviderFn) -> ProviderFn:
+        if name in PROVIDERS:
+            raise ValueError(f"fact {name} registered twice")
+        PROVIDERS[name] = fn
+        return fn
+
+    return register
+
+
+def load_providers() -> dict[str, ProviderFn]:
+    """Import every module of wizard.host so their `@fact` providers register."""
+    import wizard.host as host_pkg
+
+    for mod in pkgutil.iter_modules(host_pkg.__path__):
+        importlib.import_module(f"wizard.host.{mod.name}")
+    return PROVIDERS
+
+
+class Facts:
+    """The session's fact cache. Live (providers run on demand) or replayed from a snapshot."""
+
+    def __init__(self, options: Options | None = None, *, replay: bool = False) -> None:
+        self.options = options or Options()
+        self.replay = replay
+        self._values: dict[str, Any] = {}
+        self._errors: dict[str, str] = {}
+        self._timings: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        if not replay:
+            load_providers()
+
+    def _lock_for(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def get(self, name: str) -> Any:
+        """The value of a fact, gathering it now if needed. Raises FactUnavailable."""
+        if name in self._values:
+            return self._values[name]
+        if name in self._errors:
+            raise FactUnavailable(self._errors[name])
+        if self.replay:
+            raise FactUnavailable(f"the snapshot has no '{name}' facts")
+        provider = PROVIDERS.get(name)
+        if provider is None:
+            raise FactUnavailable(f"no provider for facts '{name}'")
+        with self._lock_for(name):
+            if name in self._values or name in self._errors:
+                return self.get(name)
+            started = time.monotonic()
+            try:
+                value = provider(self)
+            except FactUnavailable as exc:
+                self._errors[name] = str(exc)
+            except Exception as exc:  # a provider bug must become a reason, not a crash
+                self._errors[name] = f"gathering {name} failed: {type(exc).__name__}: {exc}"
+            else:
+                self._values[name] = value
+            self._timings[name] = time.monotonic() - started
+        return self.get(name)
+
+    def try_get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self.get(name)
+        except FactUnavailable:
+            return default
+
+    def error(self, name: str) -> str | None:
+        return self._errors.get(name)
+
+    def known(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def gather(self, names: Iterable[str] | None = None, workers: int = 8) -> None:
+        """Gather many facts at once; slow ones (commands, probes) overlap."""
+        wanted = list(names) if names is not None else sorted(PROVIDERS)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facts") as pool:
+            list(pool.map(self.try_get, wanted))
+
+    def invalidate(self, names: Iterable[str] | None = None) -> None:
+        """Forget facts (all by default) so the next `get` reads the host again, e.g. after a fix."""
+        if self.replay:
+            return
+        with self._guard:
+            for name in list(names) if names is not None else list(self._values | self._errors):
+                self._values.pop(name, None)
+                self._errors.pop(name, None)
+
+    def to_snapshot(self) -> dict[str, Any]:
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "tool_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "options": self.options.to_json(),
+            "facts": dict(sorted(self._values.items())),
+            "errors": dict(sorted(self._errors.items())),
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any], options: Options | None = None) -> Facts:
+        if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"not a facts snapshot of format {SNAPSHOT_FORMAT}")
+        facts = cls(options or Options.from_json(data.get("options", {})), replay=True)
+        facts._values = dict(data.get("facts", {}))
+        facts._errors = {str(k): str(v) for k, v in data.get("errors", {}).items()}
+        return facts

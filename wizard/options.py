@@ -1,0 +1,43 @@
+"""The options a diagnosis runs with (shared by `tui` and `diagnose`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """'15m' -> 900.0. Raises ValueError with a message fit for the user."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 1d)")
+    return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+@dataclass
+class Options:
+    nginx_conf: str | None = None
+    url: str | None = None
+    since_seconds: float = 3600.0
+    flow: str = "nginx-502"
+    flow_dirs: list[str] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "nginx_conf": self.nginx_conf, "url": self.url, "since_seconds": self.since_seconds,
+            "flow": self.flow, "flow_dirs": list(self.flow_dirs), "answers": dict(self.answers),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Options:
+        return cls(
+            nginx_conf=data.get("nginx_conf"), url=data.get("url"),
+            since_seconds=float(data.get("since_seconds", 3600.0)),
+            flow=str(data.get("flow", "nginx-502")),
+            flow_dirs=list(data.get("flow_dirs", [])), answers=dict(data.get("answers", {})),
+        )
