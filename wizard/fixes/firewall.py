@@ -12,16 +12,16 @@ def allow_port_argv(backend: str, port: int) -> tuple[list[list[str]], list[list
     if backend == "ufw":
         return [["ufw", "allow", f"{p}/tcp"]], [["ufw", "delete", "allow", f"{p}/tcp"]]
     if backend == "firewalld":
-        rule = f"--add-port={p}/tcp"
-        return ([["firewall-cmd", rule], ["firewall-cmd", "--permanent", rule]],
+        add = f"--add-port={p}/tcp"
+        return ([["firewall-cmd", add], ["firewall-cmd", "--permanent", add]],
                 [["firewall-cmd", f"--remove-port={p}/tcp"],
                  ["firewall-cmd", "--permanent", f"--remove-port={p}/tcp"]])
     if backend == "iptables":
-        rule = ["INPUT", "-p", "tcp", "--dport", p, "-j", "ACCEPT"]
-        return [["iptables", "-I", *rule]], [["iptables", "-D", *rule]]
+        accept = ["INPUT", "-p", "tcp", "--dport", p, "-j", "ACCEPT"]
+        return [["iptables", "-I", *accept]], [["iptables", "-D", *accept]]
     if backend == "nftables":
-        rule = ["tcp", "dport", p, "accept"]
-        return [["nft", "insert", "rule", "inet", "filter", "input", *rule]], []
+        nft_accept = ["tcp", "dport", p, "accept"]
+        return [["nft", "insert", "rule", "inet", "filter", "input", *nft_accept]], []
     raise FixNotApplicable("no active firewall was found, so there is nothing to open")
 
 

@@ -85,7 +85,8 @@ def lint_flow(flow: Flow) -> list[FlowError]:
 def _graph_errors(flow: Flow) -> list[FlowError]:
     nodes = flow.by_id
     succ = {nid: [t for t, _ in _edges(n) if t in nodes] for nid, n in nodes.items()}
-    exits = {nid for nid, n in nodes.items() if any(t is None for t, _ in _edges(n))}
+    # A dangling `next` is reported on its own; it is not also called a loop.
+    exits = {nid for nid, n in nodes.items() if any(t not in nodes for t, _ in _edges(n))}
     errors: list[FlowError] = []
 
     reached: set[str] = set()
@@ -111,5 +112,5 @@ def _graph_errors(flow: Flow) -> list[FlowError]:
                 changed = True
     for nid in sorted(reached - can_exit, key=lambda n: nodes[n].line):
         errors.append(FlowError(flow.path, nodes[nid].line,
-                                f"node {nid!r} is in a cycle with no way to an end"))
+                                f"node {nid!r} never reaches an end: every path from it loops"))
     return errors

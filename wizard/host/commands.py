@@ -74,7 +74,7 @@ def run(
     if program is None:
         return CommandResult(argv, None, error=f"{argv[0]} is not installed")
     try:
-        proc = subprocess.run(  # noqa: S603 - argv list, no shell
+        proc = subprocess.run(  # argv list, no shell
             [program, *argv[1:]],
             input=input_text.encode() if input_text is not None else None,
             stdin=None if input_text is not None else subprocess.DEVNULL,

@@ -110,7 +110,7 @@ class Facts:
             list(pool.map(self.try_get, wanted))
 
     def invalidate(self, names: Iterable[str] | None = None) -> None:
-        """Forget facts (all by default) so the next `get` reads the host again, e.g. after a fix."""
+        """Forget facts (all by default): the next `get` reads the host again (after a fix)."""
         if self.replay:
             return
         with self._guard:

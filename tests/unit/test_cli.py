@@ -1,0 +1,149 @@
+"""The command line as scripts use it: exit codes, one-line errors, the JSON contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wizard.cli import main
+
+CAUSE_IDS = {
+    "nginx_not_running", "nginx_config_invalid", "port_conflict", "php_fpm_down",
+    "upstream_address_mismatch", "upstream_down", "socket_permission", "php_fpm_timeout",
+    "upstream_timeout", "upstream_crash", "upstream_closed", "header_too_big", "upstream_tls",
+    "upstream_dns", "invalid_response", "php_fpm_saturated", "resource_exhaustion",
+    "firewall_blocking", "server_name_mismatch", "dns_resolution", "file_permission",
+    "script_not_found",
+}
+
+
+def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wizard", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def assert_contract_shape(report: dict) -> None:  # type: ignore[type-arg]
+    assert report["tool"]["name"] == "nginx-502-wizard"
+    assert set(report["host"]) >= {"distro", "distro_version", "family", "service_manager",
+                                   "firewall"}
+    assert report["host"]["service_manager"] in {"systemd", "sysvinit", "openrc", "none"}
+    assert report["host"]["firewall"] in {"ufw", "firewalld", "nftables", "iptables", "none"}
+    for item in report["causes"]:
+        assert item["id"] in CAUSE_IDS
+        assert item["title"] and item["explanation"]
+        for ev in item["evidence"]:
+            assert ev["source"] in {"error_log", "command", "file", "probe", "process"}
+        for fix in item["fixes"]:
+            assert set(fix) == {"id", "title", "needs_root", "commands"}
+            assert all(isinstance(a, list) and all(isinstance(x, str) for x in a)
+                       for a in fix["commands"])
+    for step in report["steps"]:
+        assert set(step) == {"node", "title", "status", "summary"}
+        assert step["status"] in {"ok", "problem", "warning", "unknown", "skipped"}
+
+
+def test_diagnose_json_on_this_host_has_the_contract_shape(tmp_path: Path) -> None:
+    snap = tmp_path / "facts.json"
+    done = cli("diagnose", "--format", "json", "--save-snapshot", str(snap))
+    assert done.returncode in (0, 1), done.stderr
+    report = json.loads(done.stdout)
+    assert report["flow"] == "nginx-502"
+    assert_contract_shape(report)
+    # Replaying the saved facts gives the same diagnosis without touching the host.
+    replay = cli("diagnose", "--format", "json", "--from-snapshot", str(snap))
+    assert replay.returncode == done.returncode
+    assert json.loads(replay.stdout) == report
+
+
+def test_diagnose_on_a_host_without_nginx_says_so(tmp_path: Path) -> None:
+    snap = {"format": 1, "facts": {"processes": [], "system": {}, "firewall": {}},
+            "errors": {"nginx": "nginx is not installed (no nginx program or nginx.conf)"}}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(snap))
+    done = cli("diagnose", "--format", "json", "--from-snapshot", str(path))
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert_contract_shape(report)
+    text = json.dumps(report).lower()
+    assert "not installed" in text or "not running" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["diagnose", "--since", "soon"], "not a duration: 'soon'"),
+    (["diagnose", "--answer", "oops"], "expected NODE=CHOICE"),
+    (["diagnose", "--format", "yaml"], "invalid choice: 'yaml'"),
+    (["diagnose", "--flow", "no-such-flow"], "no flow by that name"),
+    (["diagnose", "--from-snapshot", "/nonexistent/s.json"], "cannot read snapshot"),
+    (["diagnose", "--flows", "/nonexistent/dir"], "--flows folder does not exist"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_usage_is_one_line_and_exit_2(args: list[str], message: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_broken_flow_file_is_one_line_with_file_and_line(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("flow: x\nstart: a\nnodes:\n  - id: a\n    kind: teleport\n")
+    assert main(["diagnose", "--flow", str(bad)]) == 2
+    assert capsys.readouterr().err == (
+        f"nginx-502-wizard: {bad}:5: flow.nodes[0].kind must be one of check, ask, info, "
+        "end, not 'teleport'\n")
+
+
+def test_snapshot_that_is_not_a_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.json"
+    junk.write_bytes(b"\x00\x01 not json")
+    assert main(["diagnose", "--from-snapshot", str(junk)]) == 2
+    assert "is not a facts snapshot" in capsys.readouterr().err
+
+
+def test_flows_list_and_lint(tmp_path: Path) -> None:
+    listed = cli("flows", "list")
+    assert listed.returncode == 0 and "nginx-502" in listed.stdout
+    assert cli("flows", "lint").returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("flow: x\nstart: a\nnodes:\n  - id: a\n    kind: info\n    text: t\n"
+                   "    next: b\n")
+    done = cli("flows", "lint", str(bad))
+    assert done.returncode == 2
+    assert done.stdout == f"{bad}:4: `next: b` points to no node\n"
+
+
+def test_runbook_flow_from_a_folder_with_an_answer(tmp_path: Path) -> None:
+    (tmp_path / "runbook.yaml").write_text(
+        "flow: runbook\nstart: q\nnodes:\n"
+        "  - id: q\n    kind: ask\n    title: Deploy?\n    question: Deployed today?\n"
+        "    default_choice: 'no'\n    choices:\n"
+        "      - {key: 'yes', label: 'Yes', cause: upstream_crash, text: 'Roll back.'}\n"
+        "      - {key: 'no', label: 'No'}\n")
+    done = cli("diagnose", "--flows", str(tmp_path), "--flow", "runbook",
+               "--answer", "q=yes", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["causes"][0]["id"] == "upstream_crash"
+    assert report["causes"][0]["explanation"] == "Roll back."
+    assert cli("diagnose", "--flows", str(tmp_path), "--flow", "runbook").returncode == 0
+
+
+def test_markdown_and_text_formats() -> None:
+    md = cli("diagnose", "--format", "markdown")
+    assert md.stdout.startswith("# 502 diagnosis (nginx-502)")
+    text = cli("diagnose")
+    assert "Steps:" in text.stdout
+
+
+def test_version_and_module_entry_point() -> None:
+    done = cli("--version")
+    assert done.returncode == 0 and done.stdout.startswith("nginx-502-wizard ")
+    env = {**os.environ, "NO_COLOR": "1"}
+    assert subprocess.run([sys.executable, "-m", "wizard", "flows", "list"], env=env,
+                          capture_output=True, timeout=60, check=False).returncode == 0

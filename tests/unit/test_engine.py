@@ -1,0 +1,171 @@
+"""The engine walks a flow, survives broken and hanging checks, and records everything."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from wizard.engine.events import StepFinished, StepStarted, WalkFinished
+from wizard.engine.report import build_report, exit_code
+from wizard.engine.runner import AnswerRequired, Session
+from wizard.flow.loader import parse_flow
+from wizard.host.facts import Facts
+from wizard.outcome import DIRECT, CheckResult, Evidence, Status
+
+FLOW = """\
+flow: t
+start: first
+nodes:
+  - id: first
+    kind: check
+    check: test.first
+    title: First
+    on:
+      ok: {text: "all good with {thing}", next: ask}
+      bad:
+        text: "{thing} is broken"
+        cause: php_fpm_down
+        fixes: [{action: service.start, args: {service: "{thing}"}}]
+        next: ask
+    default: {text: "could not tell: {summary}", next: ask}
+  - id: ask
+    kind: ask
+    title: Deployed?
+    question: Did you deploy?
+    default_choice: "no"
+    choices:
+      - {key: "yes", label: "Yes", cause: upstream_crash, next: end}
+      - {key: "no", label: "No", next: end}
+  - id: end
+    kind: end
+    text: finished
+"""
+
+
+def make_session(recorded: Callable[..., Facts], facts: dict[str, Any] | None = None,
+                 **kw: Any) -> Session:
+    return Session(parse_flow(FLOW, "t.yaml"), recorded(facts or {}), **kw)
+
+
+def test_walks_to_the_end_and_fills_placeholders(recorded, test_checks) -> None:
+    test_checks("test.first", lambda f: CheckResult(
+        "bad", "php is down", vars={"thing": f.get("svc")},
+        evidence=[Evidence("process", "no php-fpm")], confidence=DIRECT))
+    events: list[object] = []
+    transcript = make_session(recorded, {"svc": "php8.2-fpm"}, on_event=events.append).run()
+    assert [s.node for s in transcript.steps] == ["first", "ask", "end"]
+    first = transcript.steps[0]
+    assert first.status == Status.PROBLEM
+    assert first.text == "php8.2-fpm is broken"
+    assert first.fixes[0].plan is not None
+    assert first.fixes[0].plan["commands"][0][-2:] in (["php8.2-fpm", "start"],
+                                                        ["start", "php8.2-fpm"])
+    assert transcript.steps[1].result == "no"  # headless takes the default choice
+    assert isinstance(events[0], StepStarted) and isinstance(events[1], StepFinished)
+    assert isinstance(events[-1], WalkFinished)
+    report = build_report(transcript, recorded({}))
+    assert [c["id"] for c in report["causes"]] == ["php_fpm_down"]
+    assert report["causes"][0]["evidence"] == [{"source": "process", "detail": "no php-fpm"}]
+    assert exit_code(report) == 1
+
+
+def test_an_exception_in_a_check_becomes_unknown(recorded, test_checks) -> None:
+    def broken(facts: Facts) -> CheckResult:
+        raise KeyError("servers")
+
+    test_checks("test.first", broken)
+    step = make_session(recorded).advance()
+    assert step is not None and step.status == Status.UNKNOWN
+    assert step.text == "could not tell: the check test.first failed: KeyError: 'servers'"
+
+
+def test_a_missing_fact_becomes_unknown_with_its_reason(recorded, test_checks) -> None:
+    test_checks("test.first", lambda f: CheckResult("ok", str(f.get("nginx"))))
+    step = make_session(recorded).advance()
+    assert step is not None and step.status == Status.UNKNOWN
+    assert "the snapshot has no 'nginx' facts" in step.summary
+
+
+def test_a_hanging_check_times_out(recorded, test_checks) -> None:
+    release = threading.Event()
+    test_checks("test.first", lambda f: (release.wait(30), CheckResult("ok", "late"))[1])
+    started = time.monotonic()
+    step = make_session(recorded, check_timeout=0.3).advance()
+    release.set()
+    assert step is not None and step.status == Status.UNKNOWN
+    assert step.summary == "the check test.first did not finish within 0.3s"
+    assert time.monotonic() - started < 10
+
+
+def test_a_running_check_can_be_cancelled(recorded, test_checks) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(facts: Facts) -> CheckResult:
+        entered.set()
+        release.wait(30)
+        return CheckResult("ok", "late")
+
+    test_checks("test.first", slow)
+    session = make_session(recorded)
+    box: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: box.update(step=session.advance()))
+    worker.start()
+    assert entered.wait(10)
+    session.cancel()
+    worker.join(10)
+    release.set()
+    assert box["step"].summary == "the check test.first was cancelled"
+
+
+def test_undeclared_result_is_unknown(recorded, test_checks) -> None:
+    test_checks("test.first", lambda f: CheckResult("weird", "?"))
+    step = make_session(recorded).advance()
+    assert step is not None
+    assert step.summary == "check test.first returned undeclared result 'weird'"
+
+
+def test_answers_given_ahead_and_interactive(recorded, test_checks) -> None:
+    test_checks("test.first", lambda f: CheckResult("ok", "fine", vars={"thing": "x"}))
+    facts = recorded({})
+    facts.options.answers = {"ask": "yes"}
+    transcript = Session(parse_flow(FLOW, "t.yaml"), facts).run()
+    assert transcript.steps[1].causes == ["upstream_crash"]
+
+    interactive = make_session(recorded, headless=False)
+    interactive.advance()
+    with pytest.raises(AnswerRequired):
+        interactive.advance()
+    assert interactive.current == "ask"
+    step = interactive.advance(answer="yes")
+    assert step is not None and step.result == "yes"
+
+
+def test_unknown_answer_stops_headless_with_a_reason(recorded, test_checks) -> None:
+    test_checks("test.first", lambda f: CheckResult("ok", "fine"))
+    facts = recorded({})
+    facts.options.answers = {"ask": "maybe"}
+    transcript = Session(parse_flow(FLOW, "t.yaml"), facts).run()
+    assert transcript.error == "'maybe' is not an answer to 'ask' (one of: yes, no)"
+    assert exit_code(build_report(transcript, facts)) == 3
+
+
+def test_rerun_reads_fresh_facts_without_moving(recorded, test_checks) -> None:
+    calls: list[int] = []
+    test_checks("test.first", lambda f: (calls.append(1), CheckResult("ok", "fine"))[1])
+    session = make_session(recorded)
+    session.advance()
+    assert session.rerun("first").status == Status.OK
+    assert session.current == "ask" and len(calls) == 2
+
+
+def test_causes_rank_direct_evidence_first(recorded, test_checks) -> None:
+    test_checks("test.first", lambda f: CheckResult(
+        "ok", "fine", vars={"thing": "x"}, causes=["upstream_timeout"], confidence=DIRECT))
+    facts = recorded({})
+    facts.options.answers = {"ask": "yes"}
+    report = build_report(Session(parse_flow(FLOW, "t.yaml"), facts).run(), facts)
+    assert [c["id"] for c in report["causes"]] == ["upstream_timeout", "upstream_crash"]
