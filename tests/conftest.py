@@ -12,6 +12,13 @@ from wizard.host.facts import Facts
 from wizard.outcome import CheckResult, Status
 
 
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transcripts written by tests land in a temp folder, not the developer's home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def recorded() -> Callable[[dict[str, Any]], Facts]:
     """Facts replayed from a dict, as a snapshot file would give them."""

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from wizard import TOOL_NAME, __version__
-from wizard.engine.report import EXIT_INCOMPLETE, EXIT_USAGE, build_report, exit_code, render
+from wizard.engine.report import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    build_report,
+    exit_code,
+    render,
+)
 from wizard.flow.loader import FlowLoadError, load_flow
 from wizard.options import Options, parse_duration
+
+if TYPE_CHECKING:
+    from wizard.engine.runner import Session
 
 
 class UsageError(Exception):
@@ -62,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     diag = sub.add_parser("diagnose", help="run the flow headless and print a report")
     _add_session_options(diag)
     diag.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    diag.add_argument("--fix", metavar="ID", help="apply the offered fix with this id "
+                      "(prints its plan unless --yes is given)")
+    diag.add_argument("--yes", action="store_true", help="confirm --fix: really run it")
+    diag.add_argument("--transcript", metavar="FILE",
+                      help="where to save the session transcript (default: state folder)")
     explain = sub.add_parser("explain", help="explain nginx / PHP-FPM error-log lines")
     explain.add_argument("file", nargs="?", default="-", help="log file, or - for stdin")
     explain.add_argument("--format", choices=["text", "json"], default="text")
@@ -134,11 +151,60 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     facts = _make_facts(args, options)
     session = Session(flow, facts, check_timeout=args.check_timeout)
     transcript = session.run()
-    report = build_report(transcript, facts)
     if args.save_snapshot:
         _write(args.save_snapshot, json.dumps(facts.to_snapshot(), indent=1) + "\n")
-    sys.stdout.write(render(report, args.format))
-    return exit_code(report)
+    if args.fix:
+        code = _headless_fix(session, args.fix, args.yes)
+    report = build_report(transcript, facts)
+    saved = _save_transcript(session, report, args.transcript)
+    if not args.fix:
+        if saved:
+            report["transcript"] = saved
+        sys.stdout.write(render(report, args.format))
+        code = exit_code(report)
+    return code
+
+
+def _save_transcript(session: Session, report: dict[str, object], path: str | None) -> str:
+    from wizard.engine.transcript_store import save_transcript
+
+    try:
+        return str(save_transcript(session.transcript, report, Path(path) if path else None))
+    except OSError as exc:
+        if path:
+            raise UsageError(f"cannot write transcript {path}: {exc.strerror or exc}") from None
+        print(f"{TOOL_NAME}: transcript not saved: {exc.strerror or exc}", file=sys.stderr)
+        return ""
+
+
+def _headless_fix(session: Session, fix_id: str, confirmed: bool) -> int:
+    """`diagnose --fix ID`: show the plan; with --yes run it and prove it with the check."""
+    found = [(step, offer) for step in session.transcript.steps for offer in step.fixes
+             if offer.plan and offer.plan["id"] == fix_id]
+    if not found:
+        offered = sorted({o.plan["id"] for s in session.transcript.steps for o in s.fixes
+                          if o.plan})
+        raise UsageError(f"no fix {fix_id!r} was offered on this host (offered: "
+                         f"{', '.join(offered) or 'none'})")
+    step, offer = found[0]
+    plan = offer.plan or {}
+    print(f"Fix {plan['id']}: {plan['title']}")
+    print(f"Because: {step.title}: {step.summary}")
+    print("Needs root: " + ("yes" if plan["needs_root"] else "no"))
+    print("Commands:")
+    for argv in plan["commands"]:
+        print("  $ " + shlex.join(argv))
+    if plan.get("undo"):
+        print("Undo:")
+        for argv in plan["undo"]:
+            print("  $ " + shlex.join(argv))
+    if not confirmed:
+        print("Nothing was run. Add --yes to run these commands.")
+        return EXIT_OK
+    applied = session.apply_fix(step, offer, on_output=print)
+    print(f"Before: {applied.before}")
+    print(f"After:  {applied.after}")
+    return EXIT_OK if applied.succeeded else EXIT_PROBLEM
 
 
 def _write(path: str, text: str) -> None:

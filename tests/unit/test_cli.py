@@ -57,7 +57,10 @@ def test_diagnose_json_on_this_host_has_the_contract_shape(tmp_path: Path) -> No
     # Replaying the saved facts gives the same diagnosis without touching the host.
     replay = cli("diagnose", "--format", "json", "--from-snapshot", str(snap))
     assert replay.returncode == done.returncode
-    assert json.loads(replay.stdout) == report
+    replayed = json.loads(replay.stdout)
+    assert Path(report.pop("transcript")).is_file()
+    assert Path(replayed.pop("transcript")).is_file()
+    assert replayed == report
 
 
 def test_diagnose_on_a_host_without_nginx_says_so(tmp_path: Path) -> None:
@@ -147,3 +150,21 @@ def test_version_and_module_entry_point() -> None:
     env = {**os.environ, "NO_COLOR": "1"}
     assert subprocess.run([sys.executable, "-m", "wizard", "flows", "list"], env=env,
                           capture_output=True, timeout=60, check=False).returncode == 0
+
+
+def test_fix_without_yes_only_prints_the_plan(tmp_path: Path) -> None:
+    snap = tmp_path / "s.json"
+    snap.write_text(json.dumps({"format": 1, "facts": {
+        "processes": [], "system": {"service_manager": "systemd"}, "firewall": {}}}))
+    transcript = tmp_path / "t.json"
+    done = cli("diagnose", "--from-snapshot", str(snap), "--fix", "service.start:nginx",
+               "--transcript", str(transcript))
+    assert done.returncode == 0, done.stderr
+    assert "  $ systemctl start nginx\n" in done.stdout
+    assert "Nothing was run. Add --yes to run these commands." in done.stdout
+    saved = json.loads(transcript.read_text())
+    assert saved["transcript"]["fixes"] == []
+    assert saved["report"]["causes"][0]["id"] == "nginx_not_running"
+    wrong = cli("diagnose", "--from-snapshot", str(snap), "--fix", "service.start:apache")
+    assert wrong.returncode == 2
+    assert "no fix 'service.start:apache' was offered" in wrong.stderr

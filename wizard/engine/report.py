@@ -112,6 +112,8 @@ def render_text(report: dict[str, Any]) -> str:
                 lines.append(f"     $ {' '.join(argv)}")
     if report.get("error"):
         lines += ["", f"The diagnosis did not finish: {report['error']}"]
+    if report.get("transcript"):
+        lines += ["", f"Transcript: {report['transcript']}"]
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wizard.checks import REGISTRY, CheckSpec, load_all
@@ -19,7 +20,7 @@ from wizard.engine.events import (
     WalkFinished,
 )
 from wizard.engine.placeholders import fill, unresolved
-from wizard.engine.transcript import FixOffer, Step, Transcript
+from wizard.engine.transcript import AppliedFix, FixOffer, Step, Transcript
 from wizard.fixes import ACTIONS, FixNotApplicable
 from wizard.fixes import load_all as load_fixes
 from wizard.flow.model import Choice, FixRef, Flow, Node, Outcome
@@ -135,6 +136,24 @@ class Session:
         self.facts.invalidate()
         step, _ = self._run_check_node(self._nodes[node_id])
         return step
+
+    def apply_fix(self, step: Step, offer: FixOffer,
+                  on_output: Callable[[str], None] = lambda line: None) -> AppliedFix:
+        """Run a confirmed fix, then the step's check again, and record before/after."""
+        from wizard.fixes.apply import apply_fix  # runs commands: only when a fix is confirmed
+
+        if offer.plan is None:
+            raise ValueError(f"fix {offer.action} has no plan: {offer.unavailable}")
+        applied = apply_fix(offer.plan, self.facts, on_output)
+        applied.before = f"{step.status}: {step.summary}"
+        if step.kind == "check":
+            after = self.rerun(step.node)
+            applied.after = f"{after.status}: {after.summary}"
+            applied.succeeded = applied.succeeded and after.status == Status.OK
+            on_output(("Fixed: the check now passes. " if applied.succeeded else
+                       "Not fixed: ") + after.summary)
+        self.transcript.fixes.append(applied)
+        return applied
 
     def _stop(self, error: str | None) -> None:
         self.current = None

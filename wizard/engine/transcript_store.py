@@ -1,0 +1,39 @@
+"""Where session transcripts are kept, so a senior can review what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from wizard.engine.transcript import Transcript
+
+
+def transcript_dir() -> Path:
+    """$XDG_STATE_HOME/nginx-502-wizard (~/.local/state/...), else a folder in /tmp."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    fallback = Path("/tmp") / f"nginx-502-wizard-{os.getuid()}"
+    for candidate in (Path(base) / "nginx-502-wizard", fallback):
+        try:
+            candidate.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            continue
+        if os.access(candidate, os.W_OK):
+            return candidate
+    raise OSError("no writable folder for transcripts")
+
+
+def save_transcript(transcript: Transcript, report: dict[str, Any],
+                    path: Path | None = None) -> Path:
+    """Write the transcript and its report as one JSON file; returns its path."""
+    if path is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(transcript.started))
+        path = transcript_dir() / f"session-{stamp}-{os.getpid()}.json"
+    data = {"transcript": transcript.to_json(), "report": report}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o600)  # it may hold log lines and paths from a production host
+    tmp.replace(path)
+    return path
