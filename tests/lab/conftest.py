@@ -7,16 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.lab.harness import Lab, missing_parts
-from tests.support import require
+from tests.lab.harness import Lab, require_lab
 
 
 @pytest.fixture
 def make_lab() -> Iterator[Callable[..., Lab]]:
     """Factory: `make_lab(php_listen="tcp", start_php=False, ...)`; every lab is stopped
     (processes killed, folder removed) when the test ends, passed or failed."""
-    reason = missing_parts()
-    require(reason is None, reason or "")
+    require_lab()
     made: list[Lab] = []
 
     def factory(**kwargs: Any) -> Lab:

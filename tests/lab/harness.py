@@ -212,6 +212,14 @@ def missing_parts() -> str | None:
     return None
 
 
+def require_lab() -> None:
+    """Skip (fail under CI=true) when the lab cannot run here; call before `Lab(...)`."""
+    from tests.support import require
+
+    reason = missing_parts()
+    require(reason is None, reason or "")
+
+
 def _kill_tree(proc: subprocess.Popen[bytes] | None, sig: int) -> None:
     """Signal a started process; wait with a deadline, then SIGKILL it and its children."""
     if proc is None or proc.poll() is not None:
@@ -413,12 +421,16 @@ class Lab:
         """Start nginx; with wait, return once it answers on its port (LabError if it dies)."""
         if self.nginx_pid:
             return
+        (self.prefix / "nginx.pid").unlink(missing_ok=True)  # stale after a SIGKILL
         err = (self.prefix / "logs" / "nginx.stderr").open("ab")
         self._nginx = subprocess.Popen(self.nginx_argv(), stdin=subprocess.DEVNULL,
                                        stdout=err, stderr=err, start_new_session=True)
         err.close()
         if wait:
-            self._wait_ready(self._nginx, f"127.0.0.1:{self.port}", "nginx", self.error_log)
+            # nginx writes its pid file only after binding every listen socket, so a port
+            # held by someone else cannot pass for a ready nginx.
+            self._wait_ready(self._nginx, f"127.0.0.1:{self.port}", "nginx", self.error_log,
+                             self.prefix / "nginx.pid")
 
     def stop_nginx(self) -> None:
         _kill_tree(self._nginx, signal.SIGTERM)
@@ -434,13 +446,15 @@ class Lab:
             raise LabError("this lab was made with php=False")
         if self.php_pid:
             return
+        (self.prefix / "php-fpm.pid").unlink(missing_ok=True)
         err = (self.prefix / "logs" / "php-fpm.stderr").open("ab")
         argv = [PHPFPM_BIN, "--fpm-config", self.phpfpm_conf, "-F", "-p", str(self.prefix)]
         self._php = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                      start_new_session=True)
         err.close()
         if wait:
-            self._wait_ready(self._php, self.php_listen, "php-fpm", self.phpfpm_log)
+            self._wait_ready(self._php, self.php_listen, "php-fpm", self.phpfpm_log,
+                             self.prefix / "php-fpm.pid")
 
     def stop_php(self) -> None:
         # SIGQUIT is PHP-FPM's graceful stop; _kill_tree falls back to SIGKILL.
@@ -466,10 +480,12 @@ class Lab:
         return proc
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], target: str, what: str,
-                    log: str | None) -> None:
+                    log: str | None, pid_file: Path | None = None) -> None:
         def ready() -> bool:
             if proc.poll() is not None:
                 raise LabError(f"{what} exited with {proc.returncode}:\n{self._tails(log)}")
+            if pid_file is not None and not pid_file.exists():
+                return False
             return can_connect(target)
 
         try:

@@ -1,0 +1,449 @@
+"""Walking a parsed nginx config (crossplane's payload) into the pieces a 502 diagnosis needs.
+
+Pure functions: no file reads besides `parse_config`, which hands the file to crossplane.
+crossplane keeps each included file as a separate list and marks `include` statements with
+indices; `build_tree` inlines them again while every directive keeps its own file and line,
+so a finding can always point at `file:line`.
+
+Inheritance follows nginx: a directive set in http applies to every server and location
+below unless a lower level sets it again. Array directives (fastcgi_param,
+proxy_set_header) are inherited only when the lower level sets none of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import crossplane
+
+from wizard.host.nginx_values import parse_size, parse_time
+
+MAX_CONF_BYTES = 16 * 1024 * 1024
+PASS_KINDS = {"fastcgi_pass": "fastcgi", "proxy_pass": "proxy", "uwsgi_pass": "uwsgi",
+              "scgi_pass": "scgi", "grpc_pass": "grpc"}
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_BUFFER = 4096  # one memory page on the usual platforms
+DEFAULT_PORTS = {"http": 80, "https": 443, "grpc": 80, "grpcs": 443, "uwsgi": None,
+                 "suwsgi": None}
+PARAM_DIRECTIVES = {"fastcgi": "fastcgi_param", "uwsgi": "uwsgi_param", "scgi": "scgi_param",
+                    "proxy": "proxy_set_header", "grpc": "grpc_set_header"}
+SSL_VERIFY = {"proxy": "proxy_ssl_verify", "grpc": "grpc_ssl_verify",
+              "uwsgi": "uwsgi_ssl_verify"}
+
+
+@dataclass
+class Directive:
+    """One directive with the file and line it was written on; block is None for simple ones."""
+
+    name: str
+    args: list[str]
+    file: str
+    line: int
+    block: list[Directive] | None = None
+
+    def find(self, name: str) -> list[Directive]:
+        return [d for d in self.block or [] if d.name == name]
+
+    def first(self, name: str) -> Directive | None:
+        found = self.find(name)
+        return found[-1] if found else None  # nginx rejects duplicates; take the last anyway
+
+
+@dataclass
+class ParsedConfig:
+    root: list[Directive]
+    files: list[str]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+# -- reading -------------------------------------------------------------------------------
+def unreadable_reason(path: str) -> str | None:
+    """Plain reason why a config file cannot be parsed, or None when it looks fine."""
+    try:
+        if not os.path.exists(path):
+            return f"{path} does not exist"
+        if not os.path.isfile(path):
+            return f"{path} is not a regular file"
+        if os.path.getsize(path) > MAX_CONF_BYTES:
+            limit = MAX_CONF_BYTES // (1024 * 1024)
+            return f"{path} is larger than {limit} MB; not an nginx config"
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except PermissionError:
+        return f"{path} is not readable by this user (permission denied); run as root"
+    except OSError as exc:
+        return f"{path} cannot be read: {exc.strerror}"
+    if b"\0" in head:
+        return f"{path} is a binary file, not an nginx config"
+    return None
+
+
+def parse_config(path: str) -> ParsedConfig:
+    """Parse the whole config with crossplane, inlining includes (globs resolved, sorted)."""
+    path = os.path.abspath(path)
+    reason = unreadable_reason(path)
+    if reason:
+        return ParsedConfig([], [], [{"file": path, "line": None, "error": reason}])
+    # crossplane's context and argument checks catch an unterminated directive before a
+    # '}'; where its tables lag behind nginx, nginx -t (the authority) still decides.
+    payload = crossplane.parse(path, catch_errors=True, check_ctx=True, check_args=True)
+    return payload_to_config(payload)
+
+
+def payload_to_config(payload: dict[str, Any]) -> ParsedConfig:
+    configs = payload.get("config") or []
+    errors = [{"file": e.get("file"), "line": e.get("line"), "error": _plain_error(e)}
+              for e in payload.get("errors") or []]
+    root = build_tree(configs, 0, ()) if configs else []
+    return ParsedConfig(root, [c["file"] for c in configs], errors)
+
+
+def _plain_error(err: dict[str, Any]) -> str:
+    text = str(err.get("error", "unknown error"))
+    # "[Errno 13] Permission denied: '/x'" -> "permission denied: /x"
+    m = re.match(r"\[Errno \d+\] (.*?): '(.*)'$", text)
+    return f"{m.group(2)}: {m.group(1).lower()}" if m else text
+
+
+def build_tree(configs: list[dict[str, Any]], index: int,
+               stack: tuple[int, ...]) -> list[Directive]:
+    """The directives of configs[index] with include statements replaced by their files."""
+    if index in stack:  # a file including itself would loop forever; nginx stops too
+        return []
+    conf = configs[index]
+    return _convert(conf.get("parsed") or [], conf["file"], configs, (*stack, index))
+
+
+def _convert(stmts: list[dict[str, Any]], file: str, configs: list[dict[str, Any]],
+             stack: tuple[int, ...]) -> list[Directive]:
+    out: list[Directive] = []
+    for stmt in stmts:
+        if stmt.get("directive") == "include" and "includes" in stmt:
+            for idx in stmt["includes"]:
+                if 0 <= idx < len(configs):
+                    out.extend(build_tree(configs, idx, stack))
+            continue
+        block = stmt.get("block")
+        out.append(Directive(
+            name=stmt["directive"], args=list(stmt.get("args") or []), file=file,
+            line=int(stmt.get("line") or 0),
+            block=_convert(block, file, configs, stack) if block is not None else None,
+        ))
+    return out
+
+
+# -- scopes and inheritance ------------------------------------------------------------------
+class Scope:
+    """A chain of blocks, innermost last (http, server, location, if...), for lookups."""
+
+    def __init__(self, blocks: list[Directive]) -> None:
+        self.blocks = blocks
+
+    def inner(self, block: Directive) -> Scope:
+        return Scope([*self.blocks, block])
+
+    def value(self, name: str) -> Directive | None:
+        """The directive in effect: the innermost block that sets it."""
+        for block in reversed(self.blocks):
+            found = block.first(name)
+            if found is not None:
+                return found
+        return None
+
+    def array(self, name: str) -> list[Directive]:
+        """Array directives: all entries of the innermost block that has any."""
+        for block in reversed(self.blocks):
+            found = block.find(name)
+            if found:
+                return found
+        return []
+
+
+def main_block(root: list[Directive]) -> Directive:
+    return Directive("main", [], "", 0, root)
+
+
+def blocks_named(block: Directive, name: str) -> list[Directive]:
+    return [d for d in block.block or [] if d.name == name and d.block is not None]
+
+
+def http_blocks(root: list[Directive]) -> list[Directive]:
+    return blocks_named(main_block(root), "http")
+
+
+def resolve_path(path: str, prefix: str | None) -> str:
+    """nginx resolves relative paths (root, error_log) against the prefix."""
+    if os.path.isabs(path) or not prefix or "$" in path[:1]:
+        return path
+    return os.path.join(prefix, path)
+
+
+# -- servers and listen ------------------------------------------------------------------------
+def parse_listen(args: list[str]) -> dict[str, Any]:
+    """`listen 127.0.0.1:8080 default_server ssl` -> address, port and flags."""
+    spec = args[0] if args else ""
+    flags = args[1:]
+    address: str = "*"
+    port: int | None = None
+    if spec.startswith("unix:"):
+        address = spec
+    elif spec.startswith("["):
+        host, _, rest = spec[1:].partition("]")
+        address = f"[{host}]"
+        port = _int(rest.lstrip(":")) if rest.startswith(":") else 80
+    elif spec.isdigit():
+        port = int(spec)
+    elif ":" in spec:
+        host, _, port_text = spec.rpartition(":")
+        address = host or "*"
+        port = _int(port_text)
+    else:
+        address = spec  # a bare address listens on port 80
+        port = 80
+    return {
+        "address": address, "port": port,
+        "default_server": "default_server" in flags or "default" in flags,
+        "ssl": "ssl" in flags, "raw": " ".join(args),
+    }
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+IMPLICIT_LISTEN = {"address": "*", "port": 80, "default_server": False, "ssl": False,
+                   "raw": "", "implicit": True}
+
+
+def effective_root(scope: Scope, prefix: str | None) -> str:
+    found = scope.value("root")
+    return resolve_path(found.args[0] if found and found.args else "html", prefix)
+
+
+def server_info(server: Directive, scope: Scope, prefix: str | None) -> dict[str, Any]:
+    listens = [parse_listen(d.args) for d in server.find("listen")]
+    names: list[str] = []
+    for d in server.find("server_name"):
+        names.extend(d.args)
+    index = scope.value("index")
+    return {
+        "file": server.file, "line": server.line,
+        # With no listen directive nginx listens on *:80 (when started as root).
+        "listen": listens or [dict(IMPLICIT_LISTEN)],
+        "server_names": names,
+        "root": effective_root(scope, prefix),
+        "index": list(index.args) if index else ["index.html"],
+    }
+
+
+def http_servers(root: list[Directive]) -> list[tuple[Directive, Scope]]:
+    """Every http server block with the scope it lives in."""
+    found = []
+    for http in http_blocks(root):
+        for server in blocks_named(http, "server"):
+            found.append((server, Scope([http, server])))
+    return found
+
+
+# -- passes (fastcgi_pass, proxy_pass...) -----------------------------------------------------
+def parse_target(kind: str, target: str, upstream_names: set[str]) -> dict[str, Any]:
+    """Split a *_pass target into scheme, host, port, unix socket and upstream name."""
+    info: dict[str, Any] = {"scheme": None, "host": None, "port": None, "socket": None,
+                            "upstream": None, "uses_variables": "$" in target}
+    rest = target
+    m = re.match(r"^([a-z]+)://(.*)$", target)
+    if m:
+        info["scheme"], rest = m.group(1), m.group(2)
+    if rest.startswith("unix:"):
+        sock = rest[len("unix:"):]
+        if info["scheme"] in ("http", "https"):
+            sock = sock.split(":", 1)[0]  # proxy_pass http://unix:/path:/uri
+        info["socket"] = sock
+        return info
+    hostport = re.split(r"[/?]", rest, maxsplit=1)[0]
+    if "$" in hostport:
+        # 'http://127.0.0.1:8080$request_uri' still names a fixed host and port;
+        # 'http://$backend' or 'http://app$suffix' does not.
+        literal = hostport.split("$", 1)[0]
+        if not re.fullmatch(r"(\[[^]]+\]|[^:\[]+):\d+", literal):
+            return info
+        hostport = literal
+    host, port = _split_hostport(hostport)
+    info["host"] = host
+    if host in upstream_names and port is None:
+        info["upstream"] = host
+        return info
+    if port is None and info["scheme"]:
+        port = DEFAULT_PORTS.get(info["scheme"])
+    info["port"] = port
+    return info
+
+
+def _split_hostport(text: str) -> tuple[str | None, int | None]:
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, _int(rest[1:]) if rest.startswith(":") else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host or None, _int(port)
+    return text or None, None
+
+
+def pass_settings(kind: str, scope: Scope) -> dict[str, Any]:
+    """Effective timeouts (seconds), buffer size (bytes), TLS verify and params."""
+    def seconds(name: str) -> float:
+        found = scope.value(f"{kind}_{name}")
+        value = parse_time(found.args[0]) if found and found.args else None
+        return value if value is not None else DEFAULT_TIMEOUT
+
+    buffer = scope.value(f"{kind}_buffer_size")
+    size = parse_size(buffer.args[0]) if buffer and buffer.args else None
+    verify = scope.value(SSL_VERIFY[kind]) if kind in SSL_VERIFY else None
+    params: dict[str, str] = {}
+    for d in scope.array(PARAM_DIRECTIVES[kind]):
+        if d.args:
+            params[d.args[0]] = " ".join(d.args[1:2])
+    return {
+        "read_timeout": seconds("read_timeout"),
+        "connect_timeout": seconds("connect_timeout"),
+        "send_timeout": seconds("send_timeout"),
+        "buffer_size": size if size is not None else DEFAULT_BUFFER,
+        "ssl_verify": bool(verify and verify.args and verify.args[0] == "on"),
+        "params": params,
+    }
+
+
+def _walk_locations(block: Directive, scope: Scope, location: str | None,
+                    ) -> list[tuple[Directive, Scope, str | None]]:
+    """Every directive below block with the scope in effect and the enclosing location."""
+    out = []
+    for d in block.block or []:
+        if d.block is None:
+            out.append((d, scope, location))
+        elif d.name in ("location", "if", "limit_except"):
+            name = " ".join(d.args) if d.name == "location" else location
+            out.extend(_walk_locations(d, scope.inner(d), name))
+    return out
+
+
+def passes(root: list[Directive], prefix: str | None,
+           upstream_names: set[str]) -> list[dict[str, Any]]:
+    found = []
+    for index, (server, scope) in enumerate(http_servers(root)):
+        names = [a for d in server.find("server_name") for a in d.args]
+        for d, inner, location in _walk_locations(server, scope, None):
+            kind = PASS_KINDS.get(d.name)
+            if kind is None or not d.args:
+                continue
+            target = d.args[0]
+            found.append({
+                "kind": kind, "target": target,
+                **parse_target(kind, target, upstream_names),
+                "server_index": index, "server_names": names, "location": location,
+                "root": effective_root(inner, prefix),
+                "file": d.file, "line": d.line,
+                "settings": pass_settings(kind, inner),
+            })
+    return found
+
+
+# -- upstreams, error logs, main settings ---------------------------------------------------
+def upstream_server(args: list[str]) -> dict[str, Any]:
+    address = args[0] if args else ""
+    params = args[1:]
+    info: dict[str, Any] = {"address": address, "host": None, "port": None, "socket": None,
+                            "params": params, "backup": "backup" in params,
+                            "down": "down" in params}
+    if address.startswith("unix:"):
+        info["socket"] = address[len("unix:"):]
+    else:
+        host, port = _split_hostport(address)
+        info["host"], info["port"] = host, port if port is not None else 80
+    return info
+
+
+def upstreams(root: list[Directive]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for http in http_blocks(root):
+        for block in blocks_named(http, "upstream"):
+            if not block.args:
+                continue
+            found[block.args[0]] = {
+                "file": block.file, "line": block.line,
+                "servers": [upstream_server(d.args) for d in block.find("server")],
+            }
+    return found
+
+
+CONTEXT_NAMES = {"main": "main", "http": "http", "server": "server", "location": "location",
+                 "if": "location", "stream": "stream", "mail": "mail"}
+
+
+def error_logs(root: list[Directive], prefix: str | None,
+               compiled_default: str | None) -> list[dict[str, Any]]:
+    """Every error_log directive at every level; the compiled default when main sets none."""
+    found: list[dict[str, Any]] = []
+
+    def visit(block: Directive, context: str) -> None:
+        for d in block.block or []:
+            if d.name == "error_log" and d.args:
+                found.append(_error_log_entry(d, context, prefix))
+            elif d.block is not None:
+                visit(d, CONTEXT_NAMES.get(d.name, context))
+
+    main = main_block(root)
+    visit(main, "main")
+    if not any(e["context"] == "main" for e in found):
+        target = compiled_default or "logs/error.log"
+        found.insert(0, {"target": _log_target(target, prefix), "level": "error",
+                         "file": None, "line": None, "context": "main", "implicit": True})
+    return found
+
+
+def _log_target(target: str, prefix: str | None) -> str:
+    if target == "stderr" or ":" in target.split("/", 1)[0]:
+        return target  # stderr, syslog:server=..., memory:32m
+    return resolve_path(target, prefix)
+
+
+def _error_log_entry(d: Directive, context: str, prefix: str | None) -> dict[str, Any]:
+    return {"target": _log_target(d.args[0], prefix),
+            "level": d.args[1] if len(d.args) > 1 else "error",
+            "file": d.file, "line": d.line, "context": context}
+
+
+def main_value(root: list[Directive], name: str) -> Directive | None:
+    return main_block(root).first(name)
+
+
+def events_value(root: list[Directive], name: str) -> Directive | None:
+    for events in blocks_named(main_block(root), "events"):
+        found = events.first(name)
+        if found is not None:
+            return found
+    return None
+
+
+def summarize(parsed: ParsedConfig, prefix: str | None,
+              compiled_error_log: str | None) -> dict[str, Any]:
+    """The config part of the nginx fact (servers, passes, upstreams, logs, workers)."""
+    root = parsed.root
+    ups = upstreams(root)
+    user = main_value(root, "user")
+    conns = events_value(root, "worker_connections")
+    rlimit = main_value(root, "worker_rlimit_nofile")
+    procs = main_value(root, "worker_processes")
+    return {
+        "files": parsed.files,
+        "configured_user": user.args[0] if user and user.args else None,
+        "error_logs": error_logs(root, prefix, compiled_error_log),
+        "servers": [server_info(s, scope, prefix) for s, scope in http_servers(root)],
+        "passes": passes(root, prefix, set(ups)),
+        "upstreams": ups,
+        "worker_connections": _int(conns.args[0]) if conns and conns.args else None,
+        "worker_rlimit_nofile": _int(rlimit.args[0]) if rlimit and rlimit.args else None,
+        "worker_processes": procs.args[0] if procs and procs.args else None,
+    }
