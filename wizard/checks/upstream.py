@@ -1,0 +1,147 @@
+"""Checks over the live probes of nginx's upstreams: can the worker reach each address,
+and does every `upstream {}` block keep at least one live server?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wizard.checks.base import check
+from wizard.host.facts import Facts
+from wizard.outcome import DIRECT, CheckResult, Evidence, Status
+
+# probe field values -> (check result, cause id when the target is not PHP-FPM's)
+FAILURES = {
+    "missing": ("socket_missing", "upstream_down"),
+    "refused": ("refused", "upstream_down"),
+    "permission": ("permission", "socket_permission"),
+    "timeout": ("timeout", "upstream_timeout"),
+    "unresolved": ("unresolved", "upstream_dns"),
+}
+MAX_EVIDENCE = 5
+
+
+def failure(probe: dict[str, Any]) -> tuple[str, str] | None:
+    """(result, cause) of a failed probe, None when it worked or was not probed."""
+    if probe.get("skipped"):
+        return None
+    connect = probe.get("connect")
+    if connect in FAILURES:
+        return FAILURES[connect]
+    if connect == "error":
+        return ("error", "upstream_down")
+    if probe.get("tls") in ("failed", "not_tls"):
+        return ("tls_failed", "upstream_tls")
+    if probe.get("fastcgi") == "no_answer":
+        return ("no_answer", "invalid_response")
+    return None
+
+
+def is_phpfpm(probe: dict[str, Any], phpfpm: dict[str, Any] | None) -> bool:
+    """Is this PHP-FPM's address: a fastcgi target served (or meant to be) by PHP-FPM?"""
+    if probe.get("kind") != "fastcgi":
+        return False
+    return bool(probe.get("pool") or (phpfpm or {}).get("installed")
+                or "php" in str(probe.get("socket") or ""))
+
+
+def _cause(result: str, base: str, probe: dict[str, Any], phpfpm: dict[str, Any] | None) -> str:
+    if result in ("socket_missing", "refused") and is_phpfpm(probe, phpfpm):
+        # PHP-FPM runs but listens elsewhere: the address is wrong, not the service down.
+        if not probe.get("pool") and (phpfpm or {}).get("running"):
+            return "upstream_address_mismatch"
+        return "php_fpm_down"
+    return base
+
+
+def _evidence(probe: dict[str, Any]) -> Evidence:
+    return Evidence("probe", f"{probe.get('target')}: {probe.get('detail')}")
+
+
+def _upstream_alive(probes: list[dict[str, Any]]) -> dict[str, bool]:
+    """Per upstream block: does at least one server answer (nginx then fails over)?"""
+    alive: dict[str, bool] = {}
+    for probe in probes:
+        name = probe.get("upstream")
+        if name:
+            ok = not probe.get("skipped") and failure(probe) is None
+            alive[name] = alive.get(name, False) or ok
+    return alive
+
+
+@check("upstream.reachable",
+       results={"ok": Status.OK, "socket_missing": Status.PROBLEM, "refused": Status.PROBLEM,
+                "permission": Status.PROBLEM, "timeout": Status.PROBLEM,
+                "unresolved": Status.PROBLEM, "tls_failed": Status.PROBLEM,
+                "no_answer": Status.PROBLEM},
+       facts=("upstream_probes", "phpfpm"),
+       causes=("php_fpm_down", "upstream_down", "socket_permission", "upstream_timeout",
+               "upstream_dns", "upstream_tls", "invalid_response",
+               "upstream_address_mismatch"))
+def upstream_reachable(facts: Facts) -> CheckResult:
+    """Can nginx's worker connect to every address its *_pass directives name, and does the
+    peer answer in the expected protocol (FastCGI, TLS)?"""
+    probes = facts.get("upstream_probes") or []
+    phpfpm = facts.try_get("phpfpm")
+    probed = [p for p in probes if not p.get("skipped")]
+    if not probes:
+        return CheckResult("skipped", "nginx passes no request to an upstream")
+    if not probed:
+        return CheckResult("skipped", "every upstream address uses variables or is marked "
+                                      "down; none could be probed",
+                           evidence=[_evidence(p) for p in probes[:MAX_EVIDENCE]])
+    alive = _upstream_alive(probes)
+    # A dead member of a block with a live one is failed over by nginx; it is not the 502.
+    failed = [(p, f) for p in probed if (f := failure(p))
+              and not (p.get("upstream") and alive.get(p["upstream"]))]
+    if not failed:
+        skipped = len(probes) - len(probed)
+        note = f" ({skipped} not probed: variables or marked down)" if skipped else ""
+        return CheckResult("ok", f"every upstream address answers ({len(probed)} probed){note}",
+                           vars={"count": len(probed), "targets": ", ".join(
+                               str(p.get("target")) for p in probed)},
+                           evidence=[_evidence(p) for p in probed[:MAX_EVIDENCE]])
+    probe, (result, base) = failed[0]
+    cause = _cause(result, base, probe, phpfpm)
+    service = probe.get("service") or ((phpfpm or {}).get("service")
+                                       if is_phpfpm(probe, phpfpm) else None)
+    vars_ = {key: probe.get(key) for key in ("target", "socket", "host", "port", "worker_user",
+                                             "owner", "group", "mode", "kind", "upstream",
+                                             "pool", "detail")}
+    vars_.update(service=service or "", failed=len(failed), pool_note=probe.get("pool_note"))
+    if result == "error":
+        return CheckResult("unknown", f"{probe.get('target')}: {probe.get('detail')}",
+                           vars=vars_, evidence=[_evidence(p) for p, _ in failed])
+    return CheckResult(result, f"{probe.get('target')}: {probe.get('detail')}", vars=vars_,
+                       evidence=[_evidence(p) for p, _ in failed[:MAX_EVIDENCE]],
+                       confidence=DIRECT, causes=[cause])
+
+
+@check("upstream.all_down", results={"ok": Status.OK, "all_down": Status.PROBLEM},
+       facts=("nginx", "upstream_probes"), causes=("upstream_down",))
+def upstream_all_down(facts: Facts) -> CheckResult:
+    """Does some upstream {} block nginx uses have no live server ("no live upstreams")?"""
+    probes = facts.get("upstream_probes") or []
+    blocks = (facts.try_get("nginx") or {}).get("upstreams") or {}
+    by_block: dict[str, dict[Any, dict[str, Any]]] = {}
+    for probe in probes:
+        if probe.get("upstream"):  # one probe per server, even when several passes use it
+            key = (probe.get("server_index"), probe.get("target"))
+            by_block.setdefault(probe["upstream"], {})[key] = probe
+    if not by_block:
+        return CheckResult("skipped", "no *_pass uses an upstream {} block")
+    for name, servers in by_block.items():
+        members = list(servers.values())
+        if any(not p.get("skipped") and failure(p) is None for p in members):
+            continue
+        block = blocks.get(name) or {}
+        marked = all(p.get("skipped") for p in members)
+        why = "every server is marked down" if marked else "no server answers"
+        return CheckResult(
+            "all_down", f"upstream {name}: {why}", confidence=DIRECT, causes=["upstream_down"],
+            vars={"upstream": name, "file": block.get("file"),
+                  "servers": ", ".join(sorted({str(p.get("target")) for p in members})),
+                  "line": block.get("line"), "count": len(members)},
+            evidence=[_evidence(p) for p in members[:MAX_EVIDENCE]])
+    names = ", ".join(by_block)
+    return CheckResult("ok", f"every upstream block has a live server ({names})",
+                       vars={"upstreams": names})
