@@ -81,7 +81,7 @@ class _Binder:
             if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
                 self.fail(node, f"{where} must be text")
                 return ""
-            return str(node.value)
+            return str(node.value).strip()  # folded `>` blocks end with a newline
         raise TypeError(f"unsupported type {tp}")  # a model bug, not a user error
 
     def bind_dataclass(self, cls: Any, node: yaml.Node, where: str) -> Any:
