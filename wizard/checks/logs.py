@@ -1,0 +1,260 @@
+"""Checks over the error-log window: what nginx and PHP-FPM wrote about failing requests.
+
+The ranking rule for every check: the signatures seen near the newest record come first
+(what happens now), ordered by how often they occur; older ones follow, newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wizard.checks.base import check
+from wizard.host.facts import Facts
+from wizard.outcome import CIRCUMSTANTIAL, DIRECT, STRONG, CheckResult, Evidence, Status
+from wizard.signatures import BY_NAME
+
+RECENT_SECONDS = 15 * 60  # a line this young describes the current state
+BURST_SECONDS = 5 * 60  # signatures this close to the newest line rank as "now"
+MAX_EVIDENCE = 5
+MAX_DETAIL = 600
+
+CRASH = {"phpfpm_child_signal_segv", "phpfpm_child_signal_kill", "phpfpm_child_signal",
+         "phpfpm_child_exit_code", "phpfpm_failed_threshold"}
+TIMEOUT = {"phpfpm_execution_timed_out", "phpfpm_slow_request", "phpfpm_child_signal_term",
+           "php_max_execution_time"}
+SATURATED = {"phpfpm_max_children", "phpfpm_seems_busy", "phpfpm_process_max"}
+CRASH_EVERYWHERE = CRASH | {"nginx_worker_killed", "nginx_worker_crashed"}
+
+
+@dataclass
+class SignatureGroup:
+    """The events of one signature: how many, when, and the newest one."""
+
+    name: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def newest(self) -> dict[str, Any]:
+        return self.events[-1]
+
+    @property
+    def last(self) -> float:
+        return self.newest.get("epoch") or 0.0
+
+
+def _groups(events: list[dict[str, Any]]) -> list[SignatureGroup]:
+    """Group by signature and rank: recent bursts by count, then the rest by recency."""
+    groups: dict[str, SignatureGroup] = {}
+    for ev in sorted(events, key=lambda e: e.get("epoch") or 0.0):
+        groups.setdefault(ev["signature"], SignatureGroup(ev["signature"])).events.append(ev)
+    if not groups:
+        return []
+    newest = max(g.last for g in groups.values())
+
+    def rank(g: SignatureGroup) -> tuple[int, float]:
+        in_burst = newest - g.last <= BURST_SECONDS
+        return (1, len(g.events) + g.last / 1e12) if in_burst else (0, g.last)
+
+    return sorted(groups.values(), key=rank, reverse=True)
+
+
+def _ranked_causes(groups: list[SignatureGroup]) -> list[str]:
+    causes: list[str] = []
+    for g in groups:
+        for cause_id in g.newest.get("causes") or []:
+            if cause_id not in causes:
+                causes.append(cause_id)
+    return causes
+
+
+def _evidence(groups: list[SignatureGroup]) -> list[Evidence]:
+    """The exact lines: newest of the leading signature first, then one per other."""
+    lines = list(reversed(groups[0].events[-3:]))
+    lines += [g.newest for g in groups[1:]]
+    return [Evidence("error_log", f"{ev['source']}: {ev['line'][:MAX_DETAIL]}")
+            for ev in lines[:MAX_EVIDENCE]]
+
+
+def _confidence(top: SignatureGroup, now: float) -> int:
+    recent = now - top.last <= RECENT_SECONDS
+    sig = BY_NAME.get(top.name)
+    specific = sig is not None and 0 < len(sig.causes) <= 2
+    if recent and specific:
+        return DIRECT
+    return STRONG if recent or specific else CIRCUMSTANTIAL
+
+
+def _window(facts: Facts) -> dict[str, Any]:
+    value = facts.get("error_log_events")
+    return value if isinstance(value, dict) else {"events": [], "files": []}
+
+
+def _files(window: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [f for f in window.get("files") or [] if f.get("kind") == kind]
+
+
+def _unread_reason(files: list[dict[str, Any]]) -> str | None:
+    """A reason when no log of this kind could be read at all."""
+    readable = [f for f in files if f.get("status") in ("ok", "journal")]
+    if readable or not files:
+        return None
+    return "; ".join(f"{f['source']}: {f.get('reason') or f.get('status')}" for f in files)
+
+
+def _time(ev: dict[str, Any]) -> str | None:
+    return ev.get("time")
+
+
+def _vars(groups: list[SignatureGroup], files: list[dict[str, Any]]) -> dict[str, Any]:
+    top = groups[0]
+    ev = top.newest
+    fields = ev.get("fields") or {}
+    sig = BY_NAME.get(top.name)
+    return {
+        "signature": top.name,
+        "signatures": ", ".join(g.name for g in groups),
+        "message": ev["line"],
+        "explanation": sig.explanation if sig else "",
+        "count": len(top.events),
+        "total": sum(len(g.events) for g in groups),
+        "upstream": fields.get("upstream") or fields.get("peer"),
+        "socket": fields.get("socket"),
+        "pool": fields.get("pool"),
+        "pid": fields.get("pid"),
+        "request": fields.get("request"),
+        "server": fields.get("server"),
+        "first_time": _time(top.events[0]),
+        "last_time": _time(ev),
+        "log_file": ev["source"],
+        "log_files": ", ".join(f["source"] for f in files),
+        "cause": (ev.get("causes") or [None])[0],
+    }
+
+
+def _summarise(facts: Facts, kind: str, wanted: Callable[[dict[str, Any]], bool],
+               ) -> tuple[list[SignatureGroup], list[dict[str, Any]], str | None, float]:
+    window = _window(facts)
+    files = _files(window, kind)
+    events = [ev for ev in window.get("events") or []
+              if ev.get("kind") == kind and ev.get("signature") and wanted(ev)]
+    return _groups(events), files, _unread_reason(files), float(window.get("now") or 0.0)
+
+
+def _since_text(facts: Facts) -> str:
+    minutes = facts.options.since_seconds / 60
+    return f"{minutes:g} minutes" if minutes < 120 else f"{minutes / 60:g} hours"
+
+
+# --- logs.nginx_errors ----------------------------------------------------------------
+
+@check("logs.nginx_errors",
+       results={"ok": Status.OK, "upstream_errors": Status.PROBLEM,
+                "unreadable": Status.WARNING},
+       facts=("error_log_events",),
+       causes=tuple(sorted({c for s in BY_NAME.values() if s.log in ("nginx", "php")
+                            for c in s.causes})))
+def nginx_errors(facts: Facts) -> CheckResult:
+    """What nginx's error log says about failed upstream requests in the window."""
+    groups, files, unread, now = _summarise(facts, "nginx", lambda ev: bool(ev.get("causes")))
+    if not groups and unread:
+        return CheckResult("unreadable", f"could not read nginx's error log: {unread}",
+                           vars={"reason": unread, "log_files": ", ".join(
+                               f["source"] for f in files)},
+                           evidence=[Evidence("file", unread)], confidence=STRONG)
+    if not groups:
+        return CheckResult(
+            "ok", f"nginx logged no upstream errors in the last {_since_text(facts)}",
+            vars={"log_files": ", ".join(f["source"] for f in files), "count": 0},
+            evidence=[Evidence("file", f"{f['source']}: {f.get('records_in_window', 0)} "
+                                       f"records in the window") for f in files[:3]],
+            confidence=CIRCUMSTANTIAL)
+    variables = _vars(groups, files)
+    summary = (f"nginx logged {variables['signature']} {variables['count']} time(s), "
+               f"last at {variables['last_time'] or 'an unknown time'}")
+    return CheckResult("upstream_errors", summary, vars=variables,
+                       evidence=_evidence(groups), confidence=_confidence(groups[0], now),
+                       causes=_ranked_causes(groups))
+
+
+# --- logs.phpfpm_errors ---------------------------------------------------------------
+
+def _category(name: str) -> str:
+    if name in CRASH:
+        return "crashes"
+    if name in TIMEOUT:
+        return "timeouts"
+    if name in SATURATED:
+        return "saturated"
+    return "other_errors"
+
+
+@check("logs.phpfpm_errors",
+       results={"ok": Status.OK, "crashes": Status.PROBLEM, "timeouts": Status.PROBLEM,
+                "saturated": Status.PROBLEM, "other_errors": Status.WARNING,
+                "unreadable": Status.WARNING},
+       facts=("error_log_events",),
+       causes=tuple(sorted({c for s in BY_NAME.values() if s.log in ("php-fpm", "php")
+                            for c in s.causes})))
+def phpfpm_errors(facts: Facts) -> CheckResult:
+    """What PHP-FPM's own log says: crashed workers, killed slow scripts, a full pool."""
+    groups, files, unread, now = _summarise(
+        facts, "php-fpm", lambda ev: bool(ev.get("causes")))
+    if not files:
+        return CheckResult("skipped", "no PHP-FPM log was found on this host",
+                           confidence=CIRCUMSTANTIAL)
+    if not groups and unread:
+        return CheckResult("unreadable", f"could not read PHP-FPM's log: {unread}",
+                           vars={"reason": unread}, evidence=[Evidence("file", unread)])
+    if not groups:
+        return CheckResult(
+            "ok", f"PHP-FPM logged no crashes, timeouts or full pools in the last "
+                  f"{_since_text(facts)}",
+            vars={"log_files": ", ".join(f["source"] for f in files), "count": 0},
+            confidence=CIRCUMSTANTIAL)
+    variables = _vars(groups, files)
+    top = groups[0]
+    fields = top.newest.get("fields") or {}
+    variables.update({"script": fields.get("script"), "signal": fields.get("signal"),
+                      "max_children": fields.get("max_children")})
+    result = _category(top.name)
+    summary = (f"PHP-FPM logged {top.name} {len(top.events)} time(s)"
+               f"{' in pool ' + str(variables['pool']) if variables['pool'] else ''}, "
+               f"last at {variables['last_time'] or 'an unknown time'}")
+    return CheckResult(result, summary, vars=variables, evidence=_evidence(groups),
+                       confidence=_confidence(top, now), causes=_ranked_causes(groups))
+
+
+# --- logs.crashes ---------------------------------------------------------------------
+
+@check("logs.crashes", results={"ok": Status.OK, "crashed": Status.PROBLEM},
+       facts=("error_log_events",), causes=("upstream_crash", "resource_exhaustion"))
+def crashes(facts: Facts) -> CheckResult:
+    """Did a PHP-FPM worker or an nginx worker die from a signal (segfault, OOM kill)?"""
+    window = _window(facts)
+    events = [ev for ev in window.get("events") or []
+              if ev.get("signature") in CRASH_EVERYWHERE]
+    files = window.get("files") or []
+    if not events:
+        if files and _unread_reason(files):
+            return CheckResult("unknown", f"no log could be read: {_unread_reason(files)}")
+        return CheckResult("ok", f"no worker crashed in the last {_since_text(facts)}",
+                           confidence=CIRCUMSTANTIAL)
+    groups = _groups(events)
+    top = groups[0]
+    fields = top.newest.get("fields") or {}
+    killed = any(g.name in ("phpfpm_child_signal_kill", "nginx_worker_killed") for g in groups)
+    process = "nginx worker" if top.name.startswith("nginx") else "PHP-FPM worker"
+    causes = ["upstream_crash"] + (["resource_exhaustion"] if killed else [])
+    if top.name.startswith("nginx") and not killed:
+        causes = []  # nginx itself crashing is not an upstream cause
+    variables = _vars(groups, files)
+    variables.update({"process": process, "signal": fields.get("signal"),
+                      "oom_suspected": killed})
+    summary = (f"{len(events)} worker crash(es); last: {process} "
+               f"{fields.get('pid', '?')} signal {fields.get('signal', '?')} at "
+               f"{variables['last_time'] or 'an unknown time'}")
+    return CheckResult("crashed", summary, vars=variables, evidence=_evidence(groups),
+                       confidence=_confidence(top, float(window.get("now") or 0.0)),
+                       causes=causes)

@@ -1,0 +1,707 @@
+"""What nginx and PHP-FPM error-log records say: a catalogue of message signatures.
+
+Every pattern is built from the message text in the programs' own source (the `origin`
+of each signature names the file and the format string), so a record is recognised by
+what the program really writes, not by a guess. A record is the header line written by
+nginx (`2024/05/01 10:00:00 [error] 12#12: *5 ...`), PHP-FPM (`[01-May-2024 10:00:00]
+WARNING: ...`) or PHP (`[01-May-2024 10:00:00 UTC] PHP Fatal error: ...`) plus the lines
+that continue it (a PHP message relayed by nginx keeps its own line breaks).
+
+Errno texts are matched by their words, not their numbers, because the numbers differ
+between Linux and the BSDs while strerror()'s words do not.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# --- record headers -------------------------------------------------------------------
+
+# ngx_log.c: "%4d/%02d/%02d %02d:%02d:%02d [%V] %P#%TID: *%uA " then the message.
+NGINX_HEADER = re.compile(
+    r"^(?P<time>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\] "
+    r"(?P<pid>\d+)#(?P<tid>\d+): (?:\*(?P<conn>\d+) )?(?P<message>.*)$", re.S)
+# `nginx -t` / a failed start writes "nginx: [emerg] ..." to stderr (journal, console).
+NGINX_STDERR_HEADER = re.compile(r"^nginx: \[(?P<level>[a-z]+)\] (?P<message>.*)$", re.S)
+# zlog.c: "[%d-%b-%Y %H:%M:%S" (".%06d" at log_level=debug) "] " "%s: " level name, and at
+# debug also "pid %d, %s(), line %d: ".
+PHPFPM_HEADER = re.compile(
+    r"^\[(?P<time>\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}:\d{2})(?:\.\d+)?\] "
+    r"(?P<level>DEBUG|NOTICE|WARNING|ERROR|ALERT): "
+    r"(?:pid (?P<pid>\d+), \w+\(\), line \d+: )?(?P<message>.*)$", re.S)
+# PHP's own error_log: "[01-May-2024 10:00:00 UTC] PHP Fatal error:  ...".
+PHP_HEADER = re.compile(
+    r"^\[(?P<time>\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}:\d{2})(?: (?P<tz>[\w/+-]+))?\] "
+    r"(?P<message>PHP .*)$", re.S)
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+ERROR_LEVELS = {"error", "crit", "alert", "emerg", "ERROR", "ALERT"}
+
+# ngx_http_request.c ngx_http_log_error_handler: the context nginx appends to a message.
+_ACTION = re.compile(r" while (?P<action>[a-zA-Z0-9 _-]+?)(?=, client: |$)")
+_TAIL = re.compile(
+    r', (?P<key>client|server|request|subrequest|upstream|host|referrer): '
+    r'(?P<value>"(?:[^"\\]|\\.)*"|[^,]*)')
+_ERRNO = re.compile(r"\((?P<errno>\d+): (?P<errtext>[^)]*)\)")
+_PHPFPM_ERRNO = re.compile(r": (?P<errtext>[A-Za-z][^:()]*) \((?P<errno>\d+)\)$")
+_SOCKET = re.compile(r"unix:(?P<socket>/[^\s\"]*?)(?=:?\"|:? |:?$|:/| failed)")
+_POOL = re.compile(r"\[pool (?P<pool>[^\]]+)\]")
+
+# The log actions that mean "nginx was talking to the upstream" (ngx_http_upstream.c).
+UPSTREAM_ACTION = (r"(?:connecting to upstream|SSL handshaking to upstream|"
+                   r"sending request to upstream|reading response header from upstream|"
+                   r"reading upstream|proxying upgraded connection)")
+_UPSTREAM_WHILE = rf".* while {UPSTREAM_ACTION}"
+
+
+# --- the catalogue --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    log: str  # which program writes it: "nginx", "php-fpm" or "php"
+    pattern: re.Pattern[str]
+    causes: tuple[str, ...]  # cause ids (CONTRACTS.md), most likely first
+    explanation: str
+    origin: str  # where the text comes from in the program's source
+    anchored: bool = True  # match at the start of the message, not anywhere in it
+
+
+def _sig(name: str, log: str, regex: str, causes: tuple[str, ...], explanation: str,
+         origin: str, anchored: bool = True) -> Signature:
+    return Signature(name, log, re.compile(regex, re.S), causes, explanation, origin, anchored)
+
+
+_CONNECT = r"connect\(\) (?:to (?P<peer>\S+) )?failed"
+_UNIX_CONNECT = r"connect\(\) to (?P<peer>unix:\S+) failed"
+_TCP_CONNECT = r"connect\(\) (?:to (?P<peer>[^u\s]\S*) )?failed"
+_IO = r"(?:recv|readv|send|writev|sendfile|SSL_read|SSL_write|SSL_do_handshake)\(\) failed"
+_STDERR = r'FastCGI sent in stderr: "'
+
+SIGNATURES: tuple[Signature, ...] = (
+    # -- nginx: connecting to the upstream (ngx_event_connect.c, ngx_http_upstream.c) --
+    _sig("upstream_socket_missing", "nginx",
+         _UNIX_CONNECT + r" \(\d+: No such file or directory\)",
+         ("php_fpm_down", "upstream_address_mismatch"),
+         "nginx tried the upstream's unix socket and the socket file does not exist: the "
+         "backend (usually PHP-FPM) is not running, or it creates its socket at another path.",
+         'ngx_event_connect.c: "connect() to %V failed" with ENOENT'),
+    _sig("socket_permission_denied", "nginx",
+         _UNIX_CONNECT + r" \(\d+: Permission denied\)",
+         ("socket_permission",),
+         "The unix socket exists but nginx's worker user may not open it: its owner, group "
+         "or mode (listen.owner / listen.group / listen.mode in the pool) keep nginx out.",
+         'ngx_event_connect.c: "connect() to %V failed" with EACCES'),
+    _sig("upstream_socket_refused", "nginx",
+         _UNIX_CONNECT + r" \(\d+: Connection refused\)",
+         ("php_fpm_down", "upstream_down"),
+         "The socket file exists but nothing accepts connections on it: the backend that "
+         "created it has stopped or crashed and left the file behind.",
+         'ngx_event_connect.c: "connect() to %V failed" with ECONNREFUSED'),
+    _sig("upstream_socket_backlog_full", "nginx",
+         _UNIX_CONNECT + r" \(\d+: Resource temporarily unavailable\)",
+         ("php_fpm_saturated", "resource_exhaustion"),
+         "The backend's socket queue is full (Linux answers EAGAIN instead of 'refused'): "
+         "every worker is busy and the waiting list (listen.backlog) overflowed.",
+         'ngx_event_connect.c: "connect() to %V failed" with EAGAIN (Linux, unix sockets)'),
+    _sig("upstream_refused", "nginx",
+         _CONNECT + r" \(\d+: Connection refused\)" + _UPSTREAM_WHILE,
+         ("php_fpm_down", "upstream_down", "upstream_address_mismatch", "firewall_blocking"),
+         "Nothing listens on the upstream's address and port: the backend is down, listens "
+         "on another address, or a firewall rejects the connection.",
+         'ngx_http_upstream.c: "connect() failed"; ngx_event_connect.c: "connect() to %V failed"'
+         " with ECONNREFUSED"),
+    _sig("upstream_ipv6_unavailable", "nginx",
+         r"connect\(\) to (?P<peer>\[[0-9a-fA-F:.]*\]:\d+) failed "
+         r"\(\d+: Cannot assign requested address\)",
+         ("upstream_address_mismatch",),
+         "nginx tried an IPv6 address (often 'localhost' resolving to ::1) on a host without "
+         "IPv6; point the *_pass at 127.0.0.1 instead.",
+         'ngx_event_connect.c: "connect() to %V failed" with EADDRNOTAVAIL'),
+    _sig("upstream_local_ports_exhausted", "nginx",
+         _CONNECT + r" \(\d+: Cannot assign requested address\)",
+         ("resource_exhaustion",),
+         "nginx has no free local port left to open another connection to the upstream "
+         "(too many connections in TIME_WAIT); enable upstream keepalive.",
+         'ngx_event_connect.c: "connect() to %V failed" with EADDRNOTAVAIL'),
+    _sig("upstream_unreachable", "nginx",
+         _CONNECT + r" \(\d+: (?:No route to host|Network is unreachable|Host is down|"
+         r"Network is down)\)",
+         ("firewall_blocking", "upstream_down"),
+         "The network path to the upstream is blocked or missing: a firewall rejects it, or "
+         "the upstream host is down or unreachable.",
+         'ngx_event_connect.c: "connect() to %V failed" with EHOSTUNREACH / ENETUNREACH'),
+    _sig("upstream_connect_forbidden", "nginx",
+         _TCP_CONNECT + r" \(\d+: Permission denied\)",
+         ("firewall_blocking",),
+         "The system forbade nginx to connect to a network upstream: usually SELinux "
+         "(httpd_can_network_connect off) or a local security policy.",
+         'ngx_event_connect.c: "connect() to %V failed" with EACCES'),
+    _sig("upstream_timed_out_connecting", "nginx",
+         r"(?:upstream timed out|" + _CONNECT + r") \(\d+: Connection timed out\)"
+         r".* while connecting to upstream",
+         ("upstream_timeout", "firewall_blocking", "upstream_down"),
+         "The upstream never answered the connection attempt within proxy/fastcgi_connect_"
+         "timeout: a firewall silently drops the packets, or the host is down or overloaded.",
+         'ngx_http_upstream.c: "upstream timed out" (ETIMEDOUT) while connecting to upstream'),
+    _sig("upstream_connect_failed", "nginx",
+         _CONNECT + r" \(\d+: [^)]*\)" + _UPSTREAM_WHILE,
+         ("upstream_down",),
+         "nginx could not open a connection to the upstream.",
+         'ngx_event_connect.c: "connect() to %V failed" (other errors)'),
+    _sig("no_live_upstreams", "nginx",
+         r"no live upstreams",
+         ("upstream_down",),
+         "Every server of the upstream group was marked failed after earlier errors "
+         "(max_fails / fail_timeout), so nginx did not even try: look for the errors before.",
+         'ngx_http_upstream.c: "no live upstreams"'),
+    _sig("upstream_server_disabled", "nginx",
+         r"upstream server temporarily disabled",
+         ("upstream_down",),
+         "One server of an upstream group failed max_fails times and is skipped for "
+         "fail_timeout.",
+         'ngx_http_upstream_round_robin.c: "upstream server temporarily disabled"'),
+    # -- nginx: waiting for / reading the answer --
+    _sig("upstream_timed_out_reading", "nginx",
+         r"upstream timed out \(\d+: [^)]*\) while "
+         r"(?:reading response header from upstream|reading upstream|"
+         r"proxying upgraded connection)",
+         ("upstream_timeout", "php_fpm_saturated"),
+         "The upstream accepted the request but sent no answer within proxy/fastcgi_read_"
+         "timeout: the script or backend is too slow, or all its workers are busy.",
+         'ngx_http_upstream.c: "upstream timed out" (ETIMEDOUT)'),
+    _sig("upstream_timed_out_sending", "nginx",
+         r"upstream timed out \(\d+: [^)]*\) while sending request to upstream",
+         ("upstream_timeout", "php_fpm_saturated"),
+         "The upstream stopped reading the request body within proxy/fastcgi_send_timeout.",
+         'ngx_http_upstream.c: "upstream timed out" while sending request to upstream'),
+    _sig("upstream_reset", "nginx",
+         _IO + r" \(\d+: Connection reset by peer\)" + _UPSTREAM_WHILE,
+         ("upstream_crash", "upstream_closed", "php_fpm_timeout"),
+         "The upstream reset the connection before answering: its worker crashed or was "
+         "killed (for example by request_terminate_timeout), or it refused the request.",
+         'ngx_recv.c "recv() failed" / ngx_readv_chain.c "readv() failed" with ECONNRESET'),
+    _sig("upstream_broken_pipe", "nginx",
+         _IO + r" \(\d+: Broken pipe\)" + _UPSTREAM_WHILE,
+         ("upstream_closed", "upstream_crash"),
+         "The upstream closed the connection while nginx was still sending the request.",
+         'ngx_writev_chain.c: "writev() failed" with EPIPE'),
+    _sig("upstream_prematurely_closed", "nginx",
+         r"upstream prematurely closed (?:connection|FastCGI stdout|FastCGI request)",
+         ("upstream_crash", "upstream_closed", "php_fpm_timeout"),
+         "The upstream hung up before sending a complete answer: its worker crashed, was "
+         "killed for running too long, or closed the connection on purpose.",
+         'ngx_http_upstream.c: "upstream prematurely closed connection"; '
+         'ngx_http_fastcgi_module.c: "upstream prematurely closed FastCGI stdout"'),
+    _sig("upstream_read_failed", "nginx",
+         _IO + r" \(\d+: [^)]*\)" + _UPSTREAM_WHILE,
+         ("upstream_closed",),
+         "Reading from or writing to the upstream connection failed.",
+         'ngx_recv.c: "recv() failed" (other errors)'),
+    _sig("upstream_header_too_big", "nginx",
+         r"upstream sent too big header",
+         ("header_too_big",),
+         "The upstream's response headers (often many or large cookies) do not fit in "
+         "proxy_buffer_size / fastcgi_buffer_size.",
+         'ngx_http_upstream.c: "upstream sent too big header"'),
+    _sig("fastcgi_protocol_mismatch", "nginx",
+         r"upstream sent (?:unsupported FastCGI protocol version: \d+|invalid FastCGI "
+         r"record type: \d+|unexpected FastCGI request id (?:high|low) byte: \d+)",
+         ("upstream_address_mismatch", "invalid_response"),
+         "What answered is not a FastCGI server: fastcgi_pass points at an HTTP server "
+         "(version 72 is the 'H' of 'HTTP/1.1') or at another service.",
+         'ngx_http_fastcgi_module.c: "upstream sent unsupported FastCGI protocol version: %d"'),
+    _sig("upstream_invalid_header", "nginx",
+         r"upstream sent (?:invalid header|no valid HTTP/1\.0 header|invalid status|"
+         r"duplicate header line|\"Content-Length\" and \"Transfer-Encoding\"|unknown "
+         r"\"Transfer-Encoding\"|invalid \"Content-Length\" header|invalid chunked response|"
+         r"unexpected FastCGI record|invalid \")",
+         ("invalid_response", "upstream_address_mismatch"),
+         "The upstream answered with something that is not a valid HTTP or FastCGI response "
+         "(a wrong protocol on that port, or a broken backend).",
+         'ngx_http_proxy_module.c: "upstream sent no valid HTTP/1.0 header", '
+         '"upstream sent invalid header: ..."'),
+    # -- nginx: TLS to the upstream (ngx_event_openssl.c, ngx_http_upstream.c) --
+    _sig("upstream_ssl_verify_failed", "nginx",
+         r"upstream SSL certificate (?:verify error: \(\d+:[^)]*\)|does not match \"[^\"]*\")",
+         ("upstream_tls",),
+         "The upstream's TLS certificate was rejected (proxy_ssl_verify): it is expired, "
+         "self-signed, or issued for another name.",
+         'ngx_http_upstream.c: "upstream SSL certificate verify error: (%l:%s)"'),
+    _sig("upstream_ssl_handshake_failed", "nginx",
+         r"(?:SSL_do_handshake\(\) failed|peer closed connection in SSL handshake)"
+         r".* while SSL handshaking to upstream",
+         ("upstream_tls",),
+         "The TLS handshake with the https upstream failed: it does not speak TLS on that "
+         "port ('wrong version number'), or nginx and it share no protocol, cipher or SNI.",
+         'ngx_event_openssl.c: "SSL_do_handshake() failed", '
+         '"peer closed connection in SSL handshake"'),
+    # -- nginx: names (ngx_resolver.c, ngx_http_upstream.c, ngx_parse_url) --
+    _sig("upstream_host_not_found", "nginx",
+         r"(?P<name>\S+) could not be resolved \(\d+: [^)]*\)",
+         ("upstream_dns",),
+         "nginx's resolver could not turn the upstream's host name into an address.",
+         'ngx_http_upstream.c: "%V could not be resolved (%i: %s)"'),
+    _sig("upstream_no_resolver", "nginx",
+         r"no resolver defined to resolve (?P<name>\S+)",
+         ("upstream_dns", "nginx_config_invalid"),
+         "The *_pass contains a variable host name but no `resolver` is configured.",
+         'ngx_http_upstream.c: "no resolver defined to resolve %V"'),
+    _sig("config_host_not_found", "nginx",
+         r"host not found in upstream \"(?P<name>[^\"]*)\"",
+         ("nginx_config_invalid", "upstream_dns"),
+         "At start or reload nginx could not resolve a host name used in the configuration, "
+         "so the configuration was rejected.",
+         'ngx_http_upstream.c: "%s in upstream \\"%V\\"" with "host not found"'),
+    # -- nginx: PHP-FPM's stderr relayed by nginx (ngx_http_fastcgi_module.c) --
+    _sig("fastcgi_primary_script_unknown", "nginx",
+         _STDERR + r"(?:[^\"]*\n)?Primary script unknown",
+         ("script_not_found",),
+         "PHP-FPM found no file at the SCRIPT_FILENAME nginx sent: a wrong root, a wrong "
+         "SCRIPT_FILENAME, a chroot, or a file that is simply not there.",
+         'fpm_main.c "Primary script unknown", relayed as "FastCGI sent in stderr: \\"%*s\\""'),
+    _sig("fastcgi_script_permission_denied", "nginx",
+         _STDERR + r"Unable to open primary script: .* \(Permission denied\)",
+         ("file_permission",),
+         "PHP-FPM's user may not read the script or one of its folders.",
+         'fpm_main.c: "Unable to open primary script: %s (%s)" with EACCES'),
+    _sig("fastcgi_unable_to_open_script", "nginx",
+         _STDERR + r"Unable to open primary script: ",
+         ("script_not_found", "file_permission"),
+         "PHP-FPM could not open the script nginx named.",
+         'fpm_main.c: "Unable to open primary script: %s (%s)"'),
+    _sig("fastcgi_script_access_denied", "nginx",
+         _STDERR + r"Access to the script '[^']*' has been denied",
+         ("script_not_found",),
+         "PHP-FPM refused to run a file whose extension is not in security.limit_extensions "
+         "(nginx sent a non-.php path, e.g. through a wrong fastcgi_split_path_info).",
+         "fpm_main.c: \"Access to the script '%s' has been denied (see "
+         "security.limit_extensions)\""),
+    # -- PHP's own messages, wherever they appear (relayed by nginx, PHP-FPM or error_log) --
+    _sig("php_max_execution_time", "php",
+         r"PHP Fatal error:\s+Maximum execution time of \d+ seconds? exceeded",
+         ("php_fpm_timeout",),
+         "A PHP script ran longer than max_execution_time and PHP stopped it.",
+         'Zend/zend_execute_API.c: "Maximum execution time of %d second%s exceeded"',
+         anchored=False),
+    _sig("php_memory_exhausted", "php",
+         r"PHP Fatal error:\s+(?:Allowed memory size of \d+ bytes exhausted|Out of memory)",
+         ("resource_exhaustion",),
+         "A PHP script needed more memory than memory_limit allows (or the host ran out).",
+         'Zend/zend_alloc.c: "Allowed memory size of %zu bytes exhausted"',
+         anchored=False),
+    _sig("php_open_basedir", "php",
+         r"open_basedir restriction in effect",
+         ("script_not_found", "file_permission"),
+         "PHP's open_basedir does not include the script's folder.",
+         'main/fopen_wrappers.c: "open_basedir restriction in effect"',
+         anchored=False),
+    _sig("fastcgi_php_message", "nginx",
+         _STDERR,
+         (),
+         "PHP-FPM wrote a message to its error stream; nginx passes it on. On its own it "
+         "usually means a PHP error (500), not a 502 - read it together with other lines.",
+         'ngx_http_fastcgi_module.c: "FastCGI sent in stderr: \\"%*s\\""'),
+    # -- nginx: resources and its own start-up --
+    _sig("worker_connections_not_enough", "nginx",
+         r"\d+ worker_connections are not enough",
+         ("resource_exhaustion",),
+         "nginx's worker ran out of connection slots (worker_connections); each proxied "
+         "request uses two.",
+         'ngx_connection.c: "%ui worker_connections are not enough"'),
+    _sig("too_many_open_files", "nginx",
+         r".*\(\d+: Too many open files(?: in system)?\)",
+         ("resource_exhaustion",),
+         "nginx hit the open-files limit (worker_rlimit_nofile / ulimit -n / fs.file-max).",
+         'ngx_event_accept.c: "accept4() failed" with EMFILE; "socket() failed" with EMFILE'),
+    _sig("nginx_bind_failed", "nginx",
+         r"bind\(\) to (?P<peer>\S+) failed \(\d+: Address already in use\)",
+         ("port_conflict",),
+         "Another program already listens on the address nginx must listen on, so nginx "
+         "could not start (or reload) with it.",
+         'ngx_connection.c: "bind() to %V failed" with EADDRINUSE'),
+    _sig("nginx_bind_forbidden", "nginx",
+         r"bind\(\) to (?P<peer>\S+) failed \(\d+: (?:Permission denied|Cannot assign "
+         r"requested address)\)",
+         ("nginx_not_running", "nginx_config_invalid"),
+         "nginx may not bind that address: a port below 1024 without root, or an address "
+         "this host does not have.",
+         'ngx_connection.c: "bind() to %V failed" with EACCES / EADDRNOTAVAIL'),
+    _sig("nginx_still_could_not_bind", "nginx",
+         r"still could not bind\(\)",
+         ("port_conflict", "nginx_not_running"),
+         "nginx gave up binding its listening sockets and did not start.",
+         'ngx_connection.c: "still could not bind()"'),
+    _sig("file_permission_denied", "nginx",
+         r"(?:open|stat|opendir)\(\) \"(?P<path>[^\"]*)\" failed \(\d+: Permission denied\)",
+         ("file_permission",),
+         "nginx's worker user may not read a file or folder it needs to serve.",
+         'ngx_http_static_module.c / ngx_open_file_cache.c: "open() \\"%s\\" failed"'),
+    _sig("nginx_worker_killed", "nginx",
+         r"(?P<process>worker process|cache manager process|cache loader process) "
+         r"(?P<pid>\d+) exited on signal (?P<signal>9)\b",
+         ("resource_exhaustion",),
+         "An nginx worker was killed with SIGKILL, most often by the kernel's OOM killer.",
+         'ngx_process.c: "%s %P exited on signal %d%s"'),
+    _sig("nginx_worker_crashed", "nginx",
+         r"(?P<process>worker process|cache manager process|cache loader process) "
+         r"(?P<pid>\d+) exited on signal (?P<signal>\d+)",
+         (),
+         "An nginx worker process crashed; its open connections were dropped.",
+         'ngx_process.c: "%s %P exited on signal %d%s"'),
+    _sig("nginx_exiting", "nginx",
+         r"signal \d+ \((?:SIGTERM|SIGINT|SIGQUIT)\) received(?: from \d+)?, "
+         r"(?:exiting|shutting down)",
+         ("nginx_not_running",),
+         "nginx was told to stop.",
+         'ngx_process.c: "signal %d (%s) received from %P%s"'),
+    _sig("nginx_config_emerg", "nginx",
+         r".* in (?P<path>/\S+):(?P<conf_line>\d+)$",
+         ("nginx_config_invalid",),
+         "nginx rejected its configuration at this file and line.",
+         'ngx_conf_file.c: "%*s in %s:%ui"'),
+    # -- PHP-FPM's own log (sapi/fpm/fpm/*.c) --
+    _sig("phpfpm_child_signal_segv", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited on signal (?P<signal>11|7|6|4|8) "
+         r"\((?P<signame>SIG[A-Z]+)?",
+         ("upstream_crash",),
+         "A PHP-FPM worker crashed (segmentation fault, bus error or abort) while handling a "
+         "request; nginx then sees the connection close or reset.",
+         'fpm_children.c: "[pool %s] child %d exited %s after %ld.%06d seconds from start" '
+         'with "on signal %d (%s%s)"'),
+    _sig("phpfpm_child_signal_kill", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited on signal (?P<signal>9) ",
+         ("upstream_crash", "resource_exhaustion"),
+         "A PHP-FPM worker was killed with SIGKILL, most often by the kernel's OOM killer "
+         "when memory ran out.",
+         'fpm_children.c: "child %d exited on signal 9 (SIGKILL)"'),
+    _sig("phpfpm_child_signal_term", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited on signal (?P<signal>15) ",
+         ("php_fpm_timeout", "upstream_crash"),
+         "PHP-FPM's master ended a worker with SIGTERM, which it does when a request passes "
+         "request_terminate_timeout.",
+         'fpm_children.c: "child %d exited on signal 15 (SIGTERM)"'),
+    _sig("phpfpm_child_signal", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited on signal (?P<signal>\d+) ",
+         ("upstream_crash",),
+         "A PHP-FPM worker died from a signal while it may have been serving a request.",
+         'fpm_children.c: "child %d exited on signal %d (%s%s)"'),
+    _sig("phpfpm_child_exit_code", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited with code (?P<code>[1-9]\d*) ",
+         ("upstream_crash",),
+         "A PHP-FPM worker exited with an error code.",
+         'fpm_children.c: "child %d exited with code %d"'),
+    _sig("phpfpm_failed_threshold", "php-fpm",
+         r"failed processes threshold \(\d+ in \d+ sec\) is reached",
+         ("upstream_crash",),
+         "PHP-FPM workers crashed so often (emergency_restart_threshold) that the master "
+         "restarts the whole service.",
+         'fpm_children.c: "failed processes threshold (%d in %d sec) is reached, initiating '
+         'reload"'),
+    _sig("phpfpm_execution_timed_out", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+), script '(?P<script>[^']*)' "
+         r"\(request: \"(?P<request>[^\"]*)\"\) execution timed out",
+         ("php_fpm_timeout",),
+         "A script ran longer than request_terminate_timeout and PHP-FPM killed its worker; "
+         "nginx sees the connection close and answers 502.",
+         "fpm_request.c: \"[pool %s] child %d, script '%s' (request: \\\"%s %s%s%s\\\") "
+         "execution timed out (%d.%06d sec), terminating\""),
+    _sig("phpfpm_slow_request", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+), script '(?P<script>[^']*)' "
+         r"\(request: \"(?P<request>[^\"]*)\"\) executing too slow",
+         ("upstream_timeout", "php_fpm_timeout"),
+         "A script ran longer than request_slowlog_timeout (written to the slow log); if it "
+         "runs longer than nginx's read timeout, nginx gives up.",
+         "fpm_request.c: \"... executing too slow (%d.%06d sec), logging\""),
+    _sig("phpfpm_max_children", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] server reached (?:pm\.)?max_children setting "
+         r"\((?P<max_children>\d+)\)",
+         ("php_fpm_saturated",),
+         "Every PHP-FPM worker of the pool was busy (pm.max_children); new requests wait in "
+         "the queue and may time out or be refused.",
+         'fpm_process_ctl.c: "[pool %s] server reached pm.max_children setting (%d), '
+         'consider raising it"'),
+    _sig("phpfpm_seems_busy", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] seems busy",
+         ("php_fpm_saturated",),
+         "The pool had too few idle workers and is spawning more.",
+         'fpm_process_ctl.c: "[pool %s] seems busy (you may need to increase ...)"'),
+    _sig("phpfpm_process_max", "php-fpm",
+         r"The maximum number of processes has been reached",
+         ("php_fpm_saturated",),
+         "PHP-FPM reached its global process.max limit.",
+         'fpm_children.c: "The maximum number of processes has been reached..."'),
+    _sig("phpfpm_unable_to_bind", "php-fpm",
+         r"unable to bind listening socket for address '(?P<address>[^']*)'",
+         ("php_fpm_down", "port_conflict"),
+         "PHP-FPM could not open its listening address (another process holds the port, or "
+         "the socket's folder is missing), so it did not start.",
+         "fpm_sockets.c: \"unable to bind listening socket for address '%s'\""),
+    _sig("phpfpm_another_instance", "php-fpm",
+         r"(?:An a|A)nother FPM instance seems to already listen on (?P<address>\S+)",
+         ("port_conflict", "php_fpm_down"),
+         "Another PHP-FPM already listens on this socket, so this one did not start.",
+         'fpm_sockets.c: "Another FPM instance seems to already listen on %s"'),
+    _sig("phpfpm_init_failed", "php-fpm",
+         r"FPM initialization failed",
+         ("php_fpm_down",),
+         "PHP-FPM failed to start; the lines just before say why.",
+         'fpm_main.c: "FPM initialization failed"'),
+    _sig("phpfpm_config_invalid", "php-fpm",
+         r"(?:failed to open configuration file|No pool defined|\[[^\]]+:\d+\] unable to "
+         r"parse value|\[pool [^\]]+\] (?:pm\.\S+|user has not been defined|no listen address))",
+         ("php_fpm_down",),
+         "PHP-FPM's configuration is invalid, so it cannot start.",
+         'fpm_conf.c: "failed to open configuration file \'%s\'", "No pool defined..."'),
+    _sig("phpfpm_socket_owner_failed", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] (?:failed to chown\(\) the socket|cannot get [ug]id for|"
+         r"failed to (?:read|write) the ACL|cannot create ACL)",
+         ("socket_permission", "php_fpm_down"),
+         "PHP-FPM could not give its socket the owner or group set in listen.owner / "
+         "listen.group.",
+         "fpm_unix.c: \"[pool %s] failed to chown() the socket '%s'\""),
+    _sig("phpfpm_terminating", "php-fpm",
+         r"(?:Terminating \.\.\.|exiting, bye-bye!)",
+         ("php_fpm_down",),
+         "PHP-FPM was stopped.",
+         'fpm_events.c / fpm_process_ctl.c: "Terminating ...", "exiting, bye-bye!"'),
+    _sig("phpfpm_ptrace_failed", "php-fpm",
+         r"failed to ptrace\((?:ATTACH|DETACH|PEEKDATA)\) (?:child|pid) (?P<pid>\d+)",
+         (),
+         "PHP-FPM could not trace a slow worker for the slow log (ptrace is not allowed, "
+         "e.g. in a container); harmless for requests.",
+         'fpm_trace_ptrace.c: "failed to ptrace(PEEKDATA) pid %d"'),
+    _sig("phpfpm_child_said", "php-fpm",
+         r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) said into (?:stderr|stdout): ",
+         (),
+         "A PHP-FPM worker wrote this to its output (catch_workers_output).",
+         'fpm_stdio.c: "[pool %s] child %d said into %s: "'),
+)
+
+BY_NAME: dict[str, Signature] = {s.name: s for s in SIGNATURES}
+
+
+# --- classifying one record -----------------------------------------------------------
+
+@dataclass
+class Record:
+    """One log record, split into its header, message and context fields."""
+
+    text: str
+    log: str | None = None  # "nginx", "php-fpm", "php" or None (no known header)
+    time: datetime | None = None  # local time (naive) as written in the log
+    level: str | None = None
+    message: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    signature: Signature | None = None
+    causes: list[str] = field(default_factory=list)
+
+    def time_iso(self) -> str | None:
+        return self.time.astimezone().isoformat() if self.time else None
+
+    def epoch(self) -> float | None:
+        return self.time.timestamp() if self.time else None
+
+
+def _nginx_time(text: str) -> datetime | None:
+    # Sliced by hand: strptime costs more than all the matching of a record together.
+    try:
+        return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]),
+                        int(text[11:13]), int(text[14:16]), int(text[17:19]))
+    except ValueError:
+        return None
+
+
+def _php_time(text: str, tz: str | None = None) -> datetime | None:
+    # Our own month table: strptime's %b follows the locale, the log does not.
+    try:
+        day, mon, rest = text.split("-", 2)
+        year, clock = rest.split(" ")
+        hh, mm, ss = (int(x) for x in clock.split(":"))
+        stamp = datetime(int(year), _MONTHS[mon], int(day), hh, mm, ss)
+    except (ValueError, KeyError):
+        return None
+    if tz == "UTC":  # PHP's error_log may write UTC; turn it into local time like the rest
+        stamp = stamp.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
+    return stamp
+
+
+def parse_header(text: str) -> Record | None:
+    """The record's header (time, level, pid) when the text starts a log record."""
+    if m := NGINX_HEADER.match(text):
+        rec = Record(text, "nginx", _nginx_time(m["time"]), m["level"], m["message"])
+        rec.fields["pid"] = int(m["pid"])
+        if m["conn"]:
+            rec.fields["connection"] = int(m["conn"])
+        return rec
+    if m := PHPFPM_HEADER.match(text):
+        rec = Record(text, "php-fpm", _php_time(m["time"]), m["level"], m["message"])
+        if m["pid"]:
+            rec.fields["pid"] = int(m["pid"])
+        return rec
+    if m := PHP_HEADER.match(text):
+        level = m["message"][4:].split(":", 1)[0].strip()
+        return Record(text, "php", _php_time(m["time"], m["tz"]), level, m["message"])
+    if m := NGINX_STDERR_HEADER.match(text):
+        return Record(text, "nginx", None, m["level"], m["message"])
+    return None
+
+
+def _plain(regex: str) -> str:
+    """The regex without its group names, so that several can be joined in one."""
+    return re.sub(r"\(\?P<\w+>", "(?:", regex)
+
+
+_ANY_HEADER = re.compile("|".join(
+    f"(?:{_plain(p.pattern.split('(?P<message>')[0])})"
+    for p in (NGINX_HEADER, PHPFPM_HEADER, PHP_HEADER, NGINX_STDERR_HEADER)))
+
+
+def is_record_start(text: str) -> bool:
+    return _ANY_HEADER.match(text) is not None
+
+
+@functools.cache
+def _prefilter(log: str | None) -> re.Pattern[str]:
+    """All patterns that may apply to a record of `log` in one regex: most records match
+    none, and one match call is far cheaper than sixty."""
+    parts = []
+    for sig in SIGNATURES:
+        if log is not None and sig.log not in (log, "php"):
+            continue
+        body = _plain(sig.pattern.pattern)
+        parts.append(f"(?:{body})" if sig.anchored and log is not None else f"(?:.*?(?:{body}))")
+    return re.compile("|".join(parts), re.S)
+
+
+def _context_fields(message: str) -> tuple[str, dict[str, Any]]:
+    """Split nginx's appended context (", client: ..., upstream: ...") off the message."""
+    fields: dict[str, Any] = {}
+    cut = message.find(", client: ")
+    body = message if cut < 0 else message[:cut]
+    if cut >= 0:
+        for m in _TAIL.finditer(message, cut):
+            value = m["value"]
+            fields[m["key"]] = value[1:-1] if value.startswith('"') else value
+    if (action := _ACTION.search(message if cut < 0 else message[: cut])) is not None:
+        fields["action"] = action["action"]
+    return body, fields
+
+
+def _extract_fields(rec: Record) -> None:
+    message = rec.message
+    if rec.log == "nginx":
+        _body, ctx = _context_fields(message)
+        rec.fields.update(ctx)
+        if (m := _ERRNO.search(_body)) is not None and not _body.startswith("FastCGI sent"):
+            rec.fields["errno"] = int(m["errno"])
+            rec.fields["errtext"] = m["errtext"]
+    elif rec.log == "php-fpm" and (m := _PHPFPM_ERRNO.search(message)) is not None:
+        rec.fields["errno"] = int(m["errno"])
+        rec.fields["errtext"] = m["errtext"]
+    if (m := _POOL.search(message[:200])) is not None:
+        rec.fields["pool"] = m["pool"]
+    upstream = rec.fields.get("upstream")
+    for candidate in (upstream, message):
+        if candidate and (m := _SOCKET.search(candidate)) is not None:
+            rec.fields["socket"] = m["socket"]
+            break
+
+
+def _for_upstream(causes: tuple[str, ...], upstream: str | None) -> list[str]:
+    """PHP-FPM ids only fit when the upstream speaks FastCGI; for proxy/uwsgi/grpc the
+    same message points at 'the upstream' in general."""
+    ranked = list(causes)
+    if not upstream or "://" not in upstream or upstream.startswith("fastcgi://"):
+        return ranked
+    out: list[str] = []
+    for cause_id in ranked:
+        if cause_id == "php_fpm_down":
+            cause_id = "upstream_down"
+        elif cause_id in ("php_fpm_timeout", "php_fpm_saturated"):
+            continue
+        if cause_id not in out:
+            out.append(cause_id)
+    return out
+
+
+def classify(text: str) -> Record:
+    """Parse a whole record (one or more lines) and find its signature."""
+    rec = parse_header(text) or Record(text, None, None, None, text)
+    _extract_fields(rec)
+    if _prefilter(rec.log).match(rec.message) is None:
+        return rec
+    for sig in SIGNATURES:
+        if rec.log is not None and sig.log not in (rec.log, "php"):
+            continue
+        anchored = sig.anchored and rec.log is not None
+        m = sig.pattern.match(rec.message) if anchored else sig.pattern.search(rec.message)
+        if m is None:
+            continue
+        rec.signature = sig
+        for key, value in m.groupdict().items():
+            if value is not None and key not in rec.fields:
+                rec.fields[key] = int(value) if value.isdigit() else value
+        rec.causes = _for_upstream(sig.causes, rec.fields.get("upstream"))
+        break
+    if rec.signature and rec.signature.name == "nginx_config_emerg" and rec.level != "emerg":
+        rec.signature, rec.causes = None, []  # "in file:line" only means config at emerg
+    _refine(rec)
+    return rec
+
+
+def _refine(rec: Record) -> None:
+    """Reorder causes where the errno decides which is the more likely one."""
+    if rec.signature is not None and rec.signature.name == "phpfpm_unable_to_bind" \
+            and "in use" in str(rec.fields.get("errtext", "")):
+        rec.causes = ["port_conflict", "php_fpm_down"]
+
+
+# --- grouping physical lines into records ---------------------------------------------
+
+MAX_RECORD_LINES = 64  # a PHP stack trace fits; a runaway file does not become one record
+MAX_RECORD_CHARS = 16 * 1024
+
+
+def _may_continue(parts: list[str]) -> bool:
+    if PHP_HEADER.match(parts[0]):
+        return True
+    return _STDERR_OPEN in parts[0] and ", client: " not in parts[-1]
+
+
+_STDERR_OPEN = 'FastCGI sent in stderr: "'
+
+
+def group_records(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """(line number, text) of physical lines -> (first line number, record text).
+
+    A line that starts no record continues the record before it only where the programs
+    really write several lines: nginx keeps the line breaks of the PHP messages it relays
+    (until its ", client: ..." context closes the record), and PHP's own error_log writes
+    stack traces under a record. Any other line stands alone."""
+    start = 0
+    parts: list[str] = []
+    size = 0
+    for number, text in lines:
+        starts = is_record_start(text)
+        garbage = "\x00" in text  # binary data never continues a record
+        if (parts and not starts and not garbage and _may_continue(parts)
+                and len(parts) < MAX_RECORD_LINES and size < MAX_RECORD_CHARS):
+            parts.append(text)
+            size += len(text)
+            continue
+        if parts:
+            yield start, "\n".join(parts)
+            parts = []
+        if starts:
+            start, parts, size = number, [text], len(text)
+        else:
+            yield number, text  # no header: a record of its own
+    if parts:
+        yield start, "\n".join(parts)
