@@ -1,0 +1,143 @@
+"""Check `server.name_match`: which nginx server block answers the --url host, the way
+nginx picks it (https://nginx.org/en/docs/http/server_names.html):
+
+1. the exact name;
+2. the longest wildcard name starting with an asterisk (`*.example.org`; the special form
+   `.example.org` also matches `example.org` itself);
+3. the longest wildcard name ending with an asterisk (`mail.*`);
+4. the first regular expression (`~...`) in the order of the configuration;
+5. else the `default_server` of the listen port, else the first server on that port.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from wizard.checks.base import check
+from wizard.host.facts import Facts, FactUnavailable
+from wizard.host.request import split_url
+from wizard.outcome import STRONG, CheckResult, Evidence, Status
+
+NAMED = ("exact", "wildcard_start", "wildcard_end", "regex")
+
+
+def _on_port(server: dict[str, Any], port: int) -> bool:
+    listens = server.get("listen") or [{"port": 80}]
+    return any(listen.get("port") == port for listen in listens)
+
+
+def _is_default(server: dict[str, Any], port: int) -> bool:
+    return any(listen.get("port") == port and listen.get("default_server")
+               for listen in server.get("listen") or [])
+
+
+def _leading_wildcard(name: str, host: str) -> int:
+    """Length of the matched suffix for `*.x` / `.x`, 0 when it does not match."""
+    if name.startswith("*."):
+        suffix = name[1:]  # ".example.org": at least one more label is needed
+        return len(suffix) if host.endswith(suffix) and len(host) > len(suffix) else 0
+    if name.startswith(".") and len(name) > 1:
+        return len(name) if host == name[1:] or host.endswith(name) else 0
+    return 0
+
+
+def _trailing_wildcard(name: str, host: str) -> int:
+    if name.endswith(".*") and len(name) > 2:
+        prefix = name[:-1]  # "www.example."
+        return len(prefix) if host.startswith(prefix) and len(host) > len(prefix) else 0
+    return 0
+
+
+def _regex(name: str) -> re.Pattern[str] | None:
+    # PCRE named groups (?<name>...) are written (?P<name>...) in Python.
+    pattern = re.sub(r"\(\?<(?![=!])", "(?P<", name[1:])
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def match_server(host: str, port: int, servers: list[dict[str, Any]]
+                 ) -> tuple[int | None, str]:
+    """(index into servers, how): how is exact | wildcard_start | wildcard_end | regex |
+    default_server | first_server | no_server (nothing listens on that port)."""
+    host = host.lower().rstrip(".")
+    candidates = [(i, s) for i, s in enumerate(servers) if _on_port(s, port)]
+    if not candidates:
+        return None, "no_server"
+    names = [(i, str(n)) for i, s in candidates for n in s.get("server_names") or []]
+    for i, name in names:
+        if not name.startswith("~") and "*" not in name and not name.startswith(".") \
+                and name.lower() == host:
+            return i, "exact"
+    for how, measure in (("wildcard_start", _leading_wildcard),
+                         ("wildcard_end", _trailing_wildcard)):
+        best: tuple[int, int] | None = None  # (length, index); the first wins a tie
+        for i, name in names:
+            length = measure(name.lower(), host) if not name.startswith("~") else 0
+            if length and (best is None or length > best[0]):
+                best = (length, i)
+        if best is not None:
+            return best[1], how
+    for i, name in names:
+        if name.startswith("~"):
+            pattern = _regex(name)
+            if pattern is not None and pattern.search(host):
+                return i, "regex"
+    for i, server in candidates:
+        if _is_default(server, port):
+            return i, "default_server"
+    return candidates[0][0], "first_server"
+
+
+def _where(server: dict[str, Any]) -> str:
+    return f"{server.get('file')}:{server.get('line')}"
+
+
+@check("server.name_match",
+       results={"ok": Status.OK, "mismatch": Status.PROBLEM, "no_server": Status.PROBLEM},
+       facts=("nginx",), causes=("server_name_mismatch",))
+def server_name_match(facts: Facts) -> CheckResult:
+    """Does the requested host name match a server_name, or fall to a default server?"""
+    if not facts.options.url:
+        return CheckResult("skipped", "no --url was given, so there is no host name to match")
+    try:
+        target = split_url(facts.options.url)
+        servers = facts.get("nginx").get("servers") or []
+    except ValueError as exc:
+        return CheckResult("unknown", f"the --url is not usable: {exc}")
+    except FactUnavailable as exc:
+        return CheckResult("unknown", f"nginx's configuration could not be read: {exc}")
+    index, how = match_server(target.host, target.port, servers)
+    on_port = [s for s in servers if _on_port(s, target.port)]
+    all_names = sorted({n for s in on_port for n in s.get("server_names") or []})
+    base = {"host": target.host, "port": target.port, "how": how,
+            "all_server_names": ", ".join(all_names)}
+    if index is None:
+        return CheckResult("no_server", f"no nginx server block listens on port {target.port}",
+                           vars={**base, "server_names": "", "default_server_file": "",
+                                 "default_server_line": ""},
+                           confidence=STRONG)
+    server = servers[index]
+    names = ", ".join(server.get("server_names") or []) or "(none)"
+    found = {**base, "server_names": names, "server_file": server.get("file"),
+             "server_line": server.get("line"), "default_server_file": "",
+             "default_server_line": ""}
+    evidence = [Evidence("file", f"{_where(server)}: server_name {names}")]
+    if how in NAMED:
+        return CheckResult("ok", f"{target.host} is served by the server block at"
+                                 f" {_where(server)} ({how.replace('_', ' ')} match)",
+                           vars=found, evidence=evidence)
+    found.update(default_server_file=server.get("file"), default_server_line=server.get("line"))
+    if len(on_port) == 1:
+        # the only server on the port answers every name: nothing is sent to the wrong site
+        return CheckResult("ok", f"{target.host} matches no server_name but the only server"
+                                 f" on port {target.port} ({_where(server)}) answers it",
+                           vars=found, evidence=evidence)
+    return CheckResult(
+        "mismatch",
+        f"{target.host} matches no server_name on port {target.port}; nginx hands it to the"
+        f" {'default server' if how == 'default_server' else 'first server'} at"
+        f" {_where(server)}", vars=found, evidence=evidence, confidence=STRONG,
+        causes=["server_name_mismatch"])

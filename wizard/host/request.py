@@ -1,0 +1,117 @@
+"""Facts `url_request`: what the --url answers when the wizard requests it itself, once.
+
+The request goes to the URL's host as given (the person asked about that address); the
+tests only ever point it at loopback. Redirects are recorded, not followed. For https the
+certificate is not verified (a self-signed certificate must not hide the 502), and the
+fact says so.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from wizard.host.facts import Facts, FactUnavailable, fact
+
+TIMEOUT = 15.0
+BODY_LIMIT = 64 * 1024  # bytes read from the answer: a 502 page is small; a stream is not
+EXCERPT_CHARS = 2000
+USER_AGENT = "nginx-502-wizard"
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @property
+    def host_header(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+def split_url(url: str) -> Target:
+    """'example.com/x' or 'https://example.com:8443/x' -> Target. ValueError when not a URL."""
+    parts = urlsplit(url.strip() if "://" in url else f"http://{url.strip()}")
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"only http:// and https:// addresses can be requested, not {url!r}")
+    if not parts.hostname:
+        raise ValueError(f"no host name in {url!r}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)  # may raise ValueError
+    path = parts.path or "/"
+    if parts.query:
+        path += f"?{parts.query}"
+    return Target(parts.scheme, parts.hostname.lower().rstrip("."), port, path)
+
+
+def _connection(target: Target) -> http.client.HTTPConnection:
+    if target.scheme == "https":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return http.client.HTTPSConnection(target.host, target.port, timeout=TIMEOUT,
+                                           context=context)
+    return http.client.HTTPConnection(target.host, target.port, timeout=TIMEOUT)
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return f"no answer within {TIMEOUT:g}s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (nothing listens on that address and port)"
+    if isinstance(exc, socket.gaierror):
+        return f"the host name does not resolve ({exc.strerror})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {exc.reason or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def request_url(url: str) -> dict[str, Any]:
+    """Request `url` once and describe the answer (never raises for network trouble)."""
+    target = split_url(url)
+    record: dict[str, Any] = {
+        "url": url, "scheme": target.scheme, "host": target.host, "port": target.port,
+        "path": target.path, "status": None, "reason": None, "server": None,
+        "location": None, "content_type": None, "body_excerpt": "", "duration": None,
+        "error": None, "started_at": time.time(), "finished_at": None,
+        "tls_verified": False if target.scheme == "https" else None,
+        "note": ("the TLS certificate was not verified" if target.scheme == "https" else None),
+    }
+    started = time.monotonic()
+    conn = _connection(target)
+    try:
+        conn.request("GET", target.path, headers={"Host": target.host_header,
+                                                  "User-Agent": USER_AGENT,
+                                                  "Accept": "*/*", "Connection": "close"})
+        response = conn.getresponse()
+        body = response.read(BODY_LIMIT)
+        record.update(
+            status=response.status, reason=response.reason,
+            server=response.getheader("Server"), location=response.getheader("Location"),
+            content_type=response.getheader("Content-Type"),
+            body_excerpt=body.decode("utf-8", errors="replace")[:EXCERPT_CHARS])
+    except (OSError, http.client.HTTPException) as exc:
+        record["error"] = _error_text(exc)
+    finally:
+        conn.close()
+        record["duration"] = round(time.monotonic() - started, 3)
+        record["finished_at"] = time.time()
+    return record
+
+
+@fact("url_request")
+def url_request_facts(facts: Facts) -> dict[str, Any]:
+    if not facts.options.url:
+        raise FactUnavailable("no --url was given, so no request was made")
+    try:
+        return request_url(facts.options.url)
+    except ValueError as exc:
+        raise FactUnavailable(f"not a usable address: {exc}") from None
