@@ -92,8 +92,8 @@ def test_bad_usage_is_one_line_and_exit_2(args: list[str], message: str,
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
 
 
-def test_broken_flow_file_is_one_line_with_file_and_line(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_flow_file_is_one_line_with_file_and_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("flow: x\nstart: a\nnodes:\n  - id: a\n    kind: teleport\n")
     assert main(["diagnose", "--flow", str(bad)]) == 2
@@ -102,7 +102,8 @@ def test_broken_flow_file_is_one_line_with_file_and_line(tmp_path: Path,
         "end, not 'teleport'\n")
 
 
-def test_snapshot_that_is_not_a_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_snapshot_that_is_not_a_snapshot(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     junk = tmp_path / "junk.json"
     junk.write_bytes(b"\x00\x01 not json")
     assert main(["diagnose", "--from-snapshot", str(junk)]) == 2

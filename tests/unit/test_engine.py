@@ -169,3 +169,47 @@ def test_causes_rank_direct_evidence_first(recorded, test_checks) -> None:
     facts.options.answers = {"ask": "yes"}
     report = build_report(Session(parse_flow(FLOW, "t.yaml"), facts).run(), facts)
     assert [c["id"] for c in report["causes"]] == ["upstream_timeout", "upstream_crash"]
+
+
+RANKING_FLOW = """\
+flow: r
+start: log
+nodes:
+  - id: log
+    kind: check
+    check: test.log
+    default: {next: probe}
+  - id: probe
+    kind: check
+    check: test.probe
+    on:
+      ok: {rules_out: [php_fpm_down]}
+      bad: {cause: upstream_address_mismatch}
+    default: {}
+"""
+
+
+@pytest.mark.parametrize("probe_result, expected", [
+    # The log suggests PHP-FPM is down (or listens elsewhere); the probe decides.
+    ("bad", ["upstream_address_mismatch", "php_fpm_down"]),
+    ("ok", ["upstream_address_mismatch", "php_fpm_down"]),
+])
+def test_support_adds_up_and_ruled_out_causes_sink(recorded, test_checks, probe_result,
+                                                   expected) -> None:
+    test_checks("test.log", lambda f: CheckResult(
+        "bad", "socket missing", causes=["php_fpm_down", "upstream_address_mismatch"],
+        confidence=DIRECT))
+    test_checks("test.probe", lambda f: CheckResult(probe_result, "probe", confidence=DIRECT))
+    facts = recorded({})
+    report = build_report(Session(parse_flow(RANKING_FLOW, "r.yaml"), facts).run(), facts)
+    assert [c["id"] for c in report["causes"]] == expected
+
+
+def test_without_other_evidence_the_log_order_stands(recorded, test_checks) -> None:
+    test_checks("test.log", lambda f: CheckResult(
+        "bad", "socket missing", causes=["php_fpm_down", "upstream_address_mismatch"],
+        confidence=DIRECT))
+    test_checks("test.probe", lambda f: CheckResult("skipped", "n/a"))
+    facts = recorded({})
+    report = build_report(Session(parse_flow(RANKING_FLOW, "r.yaml"), facts).run(), facts)
+    assert [c["id"] for c in report["causes"]] == ["php_fpm_down", "upstream_address_mismatch"]

@@ -27,13 +27,21 @@ def host_summary(facts: Facts) -> dict[str, str]:
 
 
 def ranked_causes(steps: list[Step]) -> list[dict[str, Any]]:
-    """Causes established by the steps, strongest evidence first, then in walk order."""
+    """Causes established by the steps, most likely first.
+
+    Every step that supports a cause adds to its score (a step's first cause is its
+    finding; later ones are alternatives and count less), so a fresh log line plus a
+    failed probe beats either alone. A cause that a passing check rules out (the log
+    says PHP-FPM was down, but it answers now) goes below every cause nothing disproves.
+    """
     merged: dict[str, dict[str, Any]] = {}
-    rank: dict[str, tuple[int, int]] = {}
+    score: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
+    best: dict[str, int] = {}
+    ruled_out = {cause_id for step in steps for cause_id in step.ruled_out}
     for index, step in enumerate(steps):
         for position, cause_id in enumerate(step.causes):
-            # A step's first cause is its finding; later ones are alternatives, ranked lower.
-            strength = step.confidence - position
+            strength = max(step.confidence - position, 1)
             entry = merged.get(cause_id)
             if entry is None:
                 info = cause_info(cause_id)
@@ -41,20 +49,26 @@ def ranked_causes(steps: list[Step]) -> list[dict[str, Any]]:
                     "id": cause_id, "title": info.title,
                     "explanation": step.text or info.meaning, "evidence": [], "fixes": [],
                 }
-                rank[cause_id] = (strength, index)
-            elif strength > rank[cause_id][0]:
-                rank[cause_id] = (strength, rank[cause_id][1])
+                score[cause_id], first_seen[cause_id], best[cause_id] = 0, index, strength
+            elif strength > best[cause_id]:
+                best[cause_id] = strength
                 entry["explanation"] = step.text or entry["explanation"]
-            for ev in step.evidence:
-                if ev.to_json() not in entry["evidence"]:
-                    entry["evidence"].append(ev.to_json())
-            if position == 0:
-                for offer in step.fixes:
-                    if offer.plan and all(f["id"] != offer.plan["id"] for f in entry["fixes"]):
-                        entry["fixes"].append({k: offer.plan[k] for k in
-                                               ("id", "title", "needs_root", "commands")})
-    order = sorted(merged, key=lambda cid: (-rank[cid][0], rank[cid][1]))
+            score[cause_id] += strength
+            _add_evidence_and_fixes(entry, step, primary=position == 0)
+    order = sorted(merged, key=lambda cid: (cid in ruled_out, -score[cid], first_seen[cid]))
     return [merged[cid] for cid in order]
+
+
+def _add_evidence_and_fixes(entry: dict[str, Any], step: Step, primary: bool) -> None:
+    for ev in step.evidence:
+        if ev.to_json() not in entry["evidence"]:
+            entry["evidence"].append(ev.to_json())
+    if not primary:  # a step's fixes answer its own finding, not its alternatives
+        return
+    for offer in step.fixes:
+        if offer.plan and all(f["id"] != offer.plan["id"] for f in entry["fixes"]):
+            entry["fixes"].append({k: offer.plan[k] for k in
+                                   ("id", "title", "needs_root", "commands")})
 
 
 def build_report(transcript: Transcript, facts: Facts) -> dict[str, Any]:

@@ -37,6 +37,9 @@ class Outcome:
 
     text: str = doc("Plain-language explanation; {placeholders} are filled from the check.", "")
     cause: str | None = doc("Cause id this outcome establishes (see CONTRACTS.md).")
+    rules_out: list[str] = doc(
+        "Cause ids this outcome disproves (e.g. PHP-FPM answers now): a log line that "
+        "suggests them ranks below causes nothing disproves.", factory=list)
     fixes: list[FixRef] = doc("Fixes to offer.", factory=list)
     next: str | None = doc("Id of the next node; omit to end the walk here.")
     line: int = 0
