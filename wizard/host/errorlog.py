@@ -353,3 +353,10 @@ def lines_since_offset(path: str, offset: int, kind: str = "nginx",
     lines = ((n, text) for n, raw in enumerate(data.split(b"\n"), 1)
              if (text := _decode(raw)) is not None and text.strip())
     return [event(path, kind, text, None) for _n, text in group_records(lines)]
+
+
+def log_files(facts: Facts) -> list[tuple[str, str]]:
+    """(path, kind) of every log file the diagnosis reads; journal targets are left out."""
+    found = [(t, "nginx") for t in _nginx_targets(facts)]
+    found += [(t, "php-fpm") for t in _phpfpm_targets(facts)]
+    return [(path, kind) for path, kind in found if _not_a_file_reason(path) is None]

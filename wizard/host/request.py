@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from wizard.host.errorlog import file_size, lines_since_offset, log_files
 from wizard.host.facts import Facts, FactUnavailable, fact
 
 TIMEOUT = 15.0
@@ -107,11 +108,35 @@ def request_url(url: str) -> dict[str, Any]:
     return record
 
 
+# nginx logs an upstream failure before it sends the 502, but PHP-FPM's master notes a
+# dead child a moment later: wait this long at most for lines the request caused.
+LOG_SETTLE_SECONDS = 1.0
+
+
+def fresh_log_events(offsets: dict[tuple[str, str], int | None],
+                     settle: float = LOG_SETTLE_SECONDS) -> list[dict[str, Any]]:
+    """The records appended to each log since `offsets` were taken (None: the file was
+    missing then, so everything in it is new)."""
+    deadline = time.monotonic() + settle
+    while True:
+        events = [ev for (path, kind), offset in offsets.items()
+                  for ev in lines_since_offset(path, offset or 0, kind)]
+        if any(ev.get("signature") for ev in events) or time.monotonic() >= deadline:
+            return events
+        time.sleep(0.05)  # polling a file another process appends to; bounded above
+
+
 @fact("url_request")
 def url_request_facts(facts: Facts) -> dict[str, Any]:
+    """Request --url once and keep the error-log records that this very request caused."""
     if not facts.options.url:
         raise FactUnavailable("no --url was given, so no request was made")
+    offsets = {target: file_size(target[0]) for target in log_files(facts)}
     try:
-        return request_url(facts.options.url)
+        record = request_url(facts.options.url)
     except ValueError as exc:
         raise FactUnavailable(f"not a usable address: {exc}") from None
+    failed = record["error"] is not None or (record["status"] or 0) >= 500
+    record["log_events"] = fresh_log_events(offsets, LOG_SETTLE_SECONDS if failed else 0.0)
+    record["logs_watched"] = [path for path, _kind in offsets]
+    return record
