@@ -15,6 +15,19 @@ class FixNotApplicable(Exception):
 
 
 @dataclass
+class FileEdit:
+    """Replace a config file's text. `old_sha256` guards against a file changed since the
+    plan was shown: then nothing is written."""
+
+    path: str
+    new_text: str
+    old_sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "new_text": self.new_text, "old_sha256": self.old_sha256}
+
+
+@dataclass
 class FixPlan:
     id: str
     title: str
@@ -24,12 +37,21 @@ class FixPlan:
     diff: str | None = None  # for config edits: the unified diff shown before applying
     verify: str = ""  # what proves it worked, in plain words
     notes: list[str] = field(default_factory=list)
+    # guards[i], when given, is a command that exits 0 when commands[i] is already in
+    # effect (e.g. `iptables -C` for the rule `iptables -I` would add): then it is skipped,
+    # so applying a fix twice never adds a duplicate.
+    guards: list[list[str] | None] = field(default_factory=list)
+    # Config edits are written (with a backup) before `commands` run, checked with
+    # `validate` (e.g. nginx -t), and rolled back when validation or the re-check fails.
+    edits: list[FileEdit] = field(default_factory=list)
+    validate: list[list[str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "title": self.title, "needs_root": self.needs_root,
             "commands": self.commands, "undo": self.undo, "diff": self.diff,
-            "verify": self.verify, "notes": self.notes,
+            "verify": self.verify, "notes": self.notes, "guards": self.guards,
+            "edits": [e.to_json() for e in self.edits], "validate": self.validate,
         }
 
 
