@@ -83,6 +83,10 @@ _UNIX_CONNECT = r"connect\(\) to (?P<peer>unix:\S+) failed"
 _TCP_CONNECT = r"connect\(\) (?:to (?P<peer>[^u\s]\S*) )?failed"
 _IO = r"(?:recv|readv|send|writev|sendfile|SSL_read|SSL_write|SSL_do_handshake)\(\) failed"
 _STDERR = r'FastCGI sent in stderr: "'
+# PHP 8 puts its own warnings before PHP-FPM's message in the same stderr record, joined
+# by "; " ("PHP message: PHP Warning: ... Failed to open stream: ...; Unable to open
+# primary script: ..."); older versions put them on lines of their own.
+_STDERR_BEFORE = r"(?:.*?(?:; |\n))?"
 
 SIGNATURES: tuple[Signature, ...] = (
     # -- nginx: connecting to the upstream (ngx_event_connect.c, ngx_http_upstream.c) --
@@ -261,18 +265,18 @@ SIGNATURES: tuple[Signature, ...] = (
          'ngx_http_upstream.c: "%s in upstream \\"%V\\"" with "host not found"'),
     # -- nginx: PHP-FPM's stderr relayed by nginx (ngx_http_fastcgi_module.c) --
     _sig("fastcgi_primary_script_unknown", "nginx",
-         _STDERR + r"(?:[^\"]*\n)?Primary script unknown",
+         _STDERR + _STDERR_BEFORE + r"Primary script unknown",
          ("script_not_found",),
          "PHP-FPM found no file at the SCRIPT_FILENAME nginx sent: a wrong root, a wrong "
          "SCRIPT_FILENAME, a chroot, or a file that is simply not there.",
          'fpm_main.c "Primary script unknown", relayed as "FastCGI sent in stderr: \\"%*s\\""'),
     _sig("fastcgi_script_permission_denied", "nginx",
-         _STDERR + r"Unable to open primary script: .* \(Permission denied\)",
+         _STDERR + _STDERR_BEFORE + r"Unable to open primary script: .* \(Permission denied\)",
          ("file_permission",),
          "PHP-FPM's user may not read the script or one of its folders.",
          'fpm_main.c: "Unable to open primary script: %s (%s)" with EACCES'),
     _sig("fastcgi_unable_to_open_script", "nginx",
-         _STDERR + r"Unable to open primary script: ",
+         _STDERR + _STDERR_BEFORE + r"Unable to open primary script: ",
          ("script_not_found", "file_permission"),
          "PHP-FPM could not open the script nginx named.",
          'fpm_main.c: "Unable to open primary script: %s (%s)"'),

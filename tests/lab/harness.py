@@ -115,16 +115,19 @@ http {{
         location / {{
             try_files $uri $uri/ =404;
         }}
+{php_location}{locations}
+    }}
+}}
+"""
 
+# The PHP location, written unless Lab(php_location=False) (a proxy-only site).
+PHP_LOCATION_TEMPLATE = """
         location ~ \\.php$ {{
             include fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
             fastcgi_pass {fastcgi_pass};
 {php_location_extra}
         }}
-{locations}
-    }}
-}}
 """
 
 PHPFPM_TEMPLATE = """\
@@ -196,6 +199,19 @@ def can_connect(target: str) -> bool:
     return True
 
 
+def listens_in_netns_of(pid: int, port: int) -> bool:
+    """True when the network namespace of process `pid` has a TCP socket listening on
+    127.0.0.1:port or *:port. /proc/PID/net/tcp shows that process's own namespace, so
+    this works for an nginx started with `ip netns exec`, which we cannot connect to."""
+    wanted = {f"0100007F:{port:04X}", f"00000000:{port:04X}"}
+    try:
+        with open(f"/proc/{pid}/net/tcp", encoding="ascii") as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+    except OSError:
+        return False
+    return any(len(row) > 3 and row[1] in wanted and row[3] == "0A" for row in rows)  # LISTEN
+
+
 def missing_parts() -> str | None:
     """Why the lab cannot run here, or None."""
     if os.geteuid() != 0:
@@ -261,6 +277,7 @@ class Lab:
         http_extra: str = "",
         server_extra: str = "",
         php_location_extra: str = "",
+        php_location: bool = True,
         locations: str = "",
         listen_owner: str = LAB_USER,
         listen_group: str = LAB_USER,
@@ -272,11 +289,15 @@ class Lab:
         pool_extra: str = "",
         scripts: dict[str, str] | None = None,
         base_dir: str | None = None,
+        netns: str | None = None,
     ) -> None:
         """php_listen: "unix" (socket in the lab folder), "tcp" (127.0.0.1:free port) or an
         explicit listen value. fastcgi_pass defaults to wherever PHP-FPM listens.
         php=False writes no PHP-FPM config at all; start_php=False writes it but leaves
-        PHP-FPM stopped (the 'PHP-FPM is down' scenario)."""
+        PHP-FPM stopped (the 'PHP-FPM is down' scenario). php_location=False leaves the
+        `location ~ \\.php$` block out of nginx.conf (a site that only proxies).
+        netns: start nginx inside that (existing) network namespace with `ip netns exec`;
+        then only processes inside it can reach nginx (lab.request cannot)."""
         self.prefix = Path(tempfile.mkdtemp(prefix="n502lab-", dir=base_dir))
         # www-data must traverse to the docroot and the socket.
         self.prefix.chmod(0o755)
@@ -300,6 +321,8 @@ class Lab:
                         else self.php_listen)
         self.fastcgi_pass = self._fill(fastcgi_pass) if fastcgi_pass else default_pass
         nginx_user = user if user is not None else (LAB_USER if os.geteuid() == 0 else "")
+        self.php_location = php_location
+        self.netns = netns
         self.nginx_params: dict[str, str] = {
             "user_line": f"user {nginx_user};" if nginx_user else "",
             "listen": self._fill(listen) if listen else f"127.0.0.1:{self.port}",
@@ -403,8 +426,12 @@ class Lab:
     def write_nginx_conf(self, text: str | None = None, **params: str) -> str:
         """(Re)write nginx.conf from the template with changed params, or verbatim text."""
         self.nginx_params.update({k: self._fill(v) for k, v in params.items()})
-        body = self._fill(text) if text is not None else NGINX_TEMPLATE.format(
-            prefix=self.prefix, **self.nginx_params)
+        if text is not None:
+            return self.write_file("nginx.conf", self._fill(text))
+        php_location = PHP_LOCATION_TEMPLATE.format(**self.nginx_params) \
+            if self.php_location else ""
+        body = NGINX_TEMPLATE.format(prefix=self.prefix, php_location=php_location,
+                                     **self.nginx_params)
         return self.write_file("nginx.conf", body)
 
     def write_phpfpm_conf(self, text: str | None = None, **params: str) -> str:
@@ -415,7 +442,9 @@ class Lab:
 
     # -- processes -----------------------------------------------------------------------
     def nginx_argv(self) -> list[str]:
-        return [NGINX_BIN, "-p", f"{self.prefix}/", "-c", self.nginx_conf]
+        argv = [NGINX_BIN, "-p", f"{self.prefix}/", "-c", self.nginx_conf]
+        # `ip netns exec` execs nginx in place, so the started pid is nginx's master.
+        return ["ip", "netns", "exec", self.netns, *argv] if self.netns else argv
 
     def start_nginx(self, wait: bool = True) -> None:
         """Start nginx; with wait, return once it answers on its port (LabError if it dies)."""
@@ -430,7 +459,7 @@ class Lab:
             # nginx writes its pid file only after binding every listen socket, so a port
             # held by someone else cannot pass for a ready nginx.
             self._wait_ready(self._nginx, f"127.0.0.1:{self.port}", "nginx", self.error_log,
-                             self.prefix / "nginx.pid")
+                             self.prefix / "nginx.pid", in_netns=bool(self.netns))
 
     def stop_nginx(self) -> None:
         _kill_tree(self._nginx, signal.SIGTERM)
@@ -461,12 +490,16 @@ class Lab:
         _kill_tree(self._php, signal.SIGQUIT)
         self._php = None
 
-    def spawn_listener(self, port: int, host: str = "127.0.0.1") -> subprocess.Popen[bytes]:
-        """Start another process (python3) that holds host:port, e.g. to steal nginx's port."""
-        code = ("import socket,time,sys;s=socket.socket();"
-                "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
-                f"s.bind(({host!r},{port}));s.listen(8);sys.stdout.write('ready\\n');"
-                "sys.stdout.flush();time.sleep(3600)")
+    def spawn_listener(self, port: int, host: str = "127.0.0.1",
+                       hang_up: bool = False) -> subprocess.Popen[bytes]:
+        """Start another process (python3) that holds host:port, e.g. to steal nginx's port.
+        It never answers; with hang_up it accepts and closes every connection at once (a
+        program that speaks no HTTP), so a client fails fast instead of waiting."""
+        serve = ("while True: s.accept()[0].close()" if hang_up else "time.sleep(3600)")
+        code = ("import socket,time,sys\ns=socket.socket()\n"
+                "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+                f"s.bind(({host!r},{port}))\ns.listen(8)\nsys.stdout.write('ready\\n')\n"
+                f"sys.stdout.flush()\n{serve}\n")
         proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
@@ -480,12 +513,15 @@ class Lab:
         return proc
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], target: str, what: str,
-                    log: str | None, pid_file: Path | None = None) -> None:
+                    log: str | None, pid_file: Path | None = None,
+                    in_netns: bool = False) -> None:
         def ready() -> bool:
             if proc.poll() is not None:
                 raise LabError(f"{what} exited with {proc.returncode}:\n{self._tails(log)}")
             if pid_file is not None and not pid_file.exists():
                 return False
+            if in_netns:
+                return listens_in_netns_of(proc.pid, int(target.rpartition(":")[2]))
             return can_connect(target)
 
         try:

@@ -8,7 +8,7 @@ from typing import Any
 from wizard.checks.logs import crashes, nginx_errors, phpfpm_errors
 from wizard.host.errorlog import event
 from wizard.host.facts import Facts
-from wizard.outcome import CIRCUMSTANTIAL, DIRECT
+from wizard.outcome import CIRCUMSTANTIAL, DIRECT, STRONG
 from wizard.signatures import classify
 
 NOW = 1_714_557_600.0  # the recorded snapshot's "now"
@@ -53,7 +53,7 @@ def snapshot(nginx_lines: list[str], fpm_lines: list[str] | None = None,
         "now": NOW, "since_seconds": 3600, "files": files, "events": events}}})
 
 
-def test_recent_socket_missing_is_a_direct_upstream_error() -> None:
+def test_recent_socket_missing_is_a_strong_upstream_error() -> None:
     facts = snapshot([nginx(50 * 60, TIMEOUT), nginx(30, MISSING), nginx(20, MISSING)])
     res = nginx_errors(facts)
     assert res.result == "upstream_errors"
@@ -63,10 +63,26 @@ def test_recent_socket_missing_is_a_direct_upstream_error() -> None:
     assert res.vars["last_time"] == classify(nginx(20, MISSING)).time_iso()
     assert res.causes[:2] == ["php_fpm_down", "upstream_address_mismatch"]
     assert "upstream_timeout" in res.causes  # the older signature still counts, later
-    assert res.confidence == DIRECT
+    # Two causes fit a missing socket: the line alone proves neither, so the checks that
+    # tell them apart (phpfpm.running, phpfpm.listen_match) must be able to outrank it.
+    assert res.confidence == STRONG
     assert res.evidence[0].source == "error_log"
     assert res.evidence[0].detail == f"{NGINX_LOG}: {nginx(20, MISSING)}"
     assert len(res.evidence) <= 5
+
+
+def test_recent_line_with_a_single_cause_is_direct() -> None:
+    denied = MISSING.replace("2: No such file or directory", "13: Permission denied")
+    res = nginx_errors(snapshot([nginx(20, denied)]))
+    assert res.vars["signature"] == "socket_permission_denied"
+    assert res.causes == ["socket_permission"] and res.confidence == DIRECT
+
+
+def test_a_program_stopping_is_only_context() -> None:
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(NOW - 5))
+    exiting = f"{stamp} [notice] 10#10: signal 15 (SIGTERM) received from 1, exiting"
+    res = nginx_errors(snapshot([exiting]))
+    assert res.causes == ["nginx_not_running"] and res.confidence == CIRCUMSTANTIAL
 
 
 def test_frequent_signature_of_the_current_burst_ranks_first() -> None:

@@ -12,7 +12,7 @@ from wizard.checks.nginx import nginx_config_valid, nginx_installed, nginx_runni
 from wizard.checks.ports import ports_listening
 from wizard.host.facts import Facts
 from wizard.host.sockets import unit_from_cgroup
-from wizard.outcome import CheckResult
+from wizard.outcome import CIRCUMSTANTIAL, DIRECT, CheckResult
 
 
 def nginx_fact(**changes: Any) -> dict[str, Any]:
@@ -81,6 +81,24 @@ def test_running_and_stopped() -> None:
     stopped = run(nginx_running, processes=[worker | {"name": "php-fpm8.2"}])
     assert stopped.result == "stopped"
     assert stopped.vars["service"] == "nginx"
+    assert stopped.confidence == DIRECT  # nothing else explains it
+
+
+def test_stopped_because_config_is_rejected_ranks_below_that_cause() -> None:
+    test = {"ok": False, "output": "nginx: [emerg] unexpected end of file", "reason": None,
+            "argv": ["nginx", "-t"]}
+    res = run(nginx_running, processes=[], nginx=nginx_fact(running=False, test=test))
+    assert res.result == "stopped" and res.confidence == CIRCUMSTANTIAL
+    assert res.vars["reason"] == "nginx -t rejects its configuration"
+    assert "it cannot start: nginx -t rejects its configuration" in res.summary
+
+
+def test_stopped_because_another_program_holds_the_port() -> None:
+    res = run(nginx_running, processes=[],
+              nginx=nginx_fact(running=False, master_pids=[], worker_pids=[]),
+              listening={"tcp": [sock("0.0.0.0", 80, 555, "apache2", "apache2.service")]})
+    assert res.result == "stopped" and res.confidence == CIRCUMSTANTIAL
+    assert res.vars["reason"] == "port 80 is held by apache2"
 
 
 # -- nginx.config_valid ----------------------------------------------------------------------

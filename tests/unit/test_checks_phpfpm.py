@@ -12,6 +12,7 @@ from wizard.checks.phpfpm import (
     phpfpm_timeouts,
 )
 from wizard.host.facts import Facts
+from wizard.outcome import DIRECT, STRONG
 
 SOCK = "/run/php/php8.2-fpm.sock"
 MIB = 1024 * 1024
@@ -123,6 +124,18 @@ def test_listen_mismatch() -> None:
     assert result.vars["pool"] == "www" and result.vars["pool_listen"] == SOCK
     assert result.vars["file"] == POOL["file"] and result.vars["line"] == 4
     assert result.vars["nginx_line"] == 57
+
+
+def test_listen_mismatch_with_phpfpm_stopped_is_only_a_suspect() -> None:
+    # PHP-FPM is down: its pool listens nowhere now, and the config we read may not be the
+    # one meant for this site; phpfpm.running's "stopped" is the stronger finding.
+    wrong = nginx_pass(target="unix:/srv/app/php.sock", socket="/srv/app/php.sock")
+    running = phpfpm_listen_match(facts(nginx=wrong, upstream_probes=[]))
+    stopped = phpfpm_listen_match(facts(nginx=wrong, phpfpm=fpm(masters=[], running=False),
+                                        upstream_probes=[]))
+    assert running.confidence == DIRECT
+    assert stopped.result == "mismatch" and stopped.confidence == STRONG
+    assert "once its PHP-FPM is started" in stopped.summary
 
 
 def test_listen_mismatch_tcp_port() -> None:

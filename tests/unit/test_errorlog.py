@@ -12,7 +12,9 @@ from pathlib import Path
 
 from tests.support import require
 from wizard.host.errorlog import (
+    correlate,
     error_log_events,
+    event,
     file_size,
     lines_since_offset,
     read_target,
@@ -164,3 +166,54 @@ def test_fact_reads_nginx_and_phpfpm_logs_named_by_other_facts(tmp_path: Path) -
     sigs = [(e["kind"], e["signature"]) for e in value["events"]]
     assert ("php-fpm", "phpfpm_max_children") in sigs
     assert sigs.count(("nginx", "upstream_refused")) == 3
+
+
+RESET = ('recv() failed (104: Connection reset by peer) while reading response header from '
+         'upstream, client: 127.0.0.1, server: _, request: "GET /slow.php HTTP/1.1", '
+         'upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "x"')
+
+
+def _nginx_event(ago: float, message: str) -> dict[str, object]:
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(NOW - ago))
+    return event("/var/log/nginx/error.log", "nginx", f"{stamp} [error] 10#10: *1 {message}",
+                 None)
+
+
+def _fpm_event(ago: float, message: str) -> dict[str, object]:
+    stamp = time.strftime("%d-%b-%Y %H:%M:%S", time.localtime(NOW - ago))
+    return event("/var/log/php8.2-fpm.log", "php-fpm", f"[{stamp}] WARNING: {message}", None)
+
+
+def test_phpfpm_record_of_the_same_moment_decides_a_reset() -> None:
+    timed_out = _fpm_event(30, "[pool www] child 7, script '/var/www/slow.php' (request: "
+                               '"GET /slow.php") execution timed out (1.2 sec), terminating')
+    term = _fpm_event(30, "[pool www] child 7 exited on signal 15 (SIGTERM) after 1.3 "
+                          "seconds from start")
+    killed = _nginx_event(30, RESET)
+    segv = _fpm_event(10, "[pool www] child 8 exited on signal 11 (SIGSEGV) after 0.1 "
+                          "seconds from start")
+    crashed = _nginx_event(9, RESET)
+    alone = _nginx_event(100, RESET)  # nothing in PHP-FPM's log near it
+    assert killed["causes"][0] == "upstream_crash"  # the line alone: a crash first
+
+    correlate([alone, timed_out, term, killed, segv, crashed])
+
+    assert killed["causes"][0] == "php_fpm_timeout"
+    assert "execution timed out" in str(killed["fields"]["explained_by"])
+    assert term["causes"] == ["php_fpm_timeout"]  # the SIGTERM of that very timeout
+    assert crashed["causes"][0] == "upstream_crash"
+    assert "signal 11" in str(crashed["fields"]["explained_by"])
+    assert alone["causes"][0] == "upstream_crash" and "explained_by" not in alone["fields"]
+    assert sorted(killed["causes"]) == sorted(alone["causes"])  # reordered, none lost
+
+
+def test_php8_relayed_permission_denied_is_file_permission() -> None:
+    # PHP 8.2's real record: its startup warning comes first, joined by "; "
+    ev = _nginx_event(5, 'FastCGI sent in stderr: "PHP message: PHP Warning:  PHP Request '
+                         'Startup: Failed to open stream: Permission denied in Unknown on '
+                         'line 0; Unable to open primary script: /var/www/secret.php '
+                         '(Permission denied)" while reading response header from upstream, '
+                         'client: 127.0.0.1, server: _, request: "GET /secret.php HTTP/1.1", '
+                         'upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "x"')
+    assert ev["signature"] == "fastcgi_script_permission_denied"
+    assert ev["causes"] == ["file_permission"]

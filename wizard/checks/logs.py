@@ -26,6 +26,7 @@ TIMEOUT = {"phpfpm_execution_timed_out", "phpfpm_slow_request", "phpfpm_child_si
            "php_max_execution_time"}
 SATURATED = {"phpfpm_max_children", "phpfpm_seems_busy", "phpfpm_process_max"}
 CRASH_EVERYWHERE = CRASH | {"nginx_worker_killed", "nginx_worker_crashed"}
+NOTICE_LEVELS = {"debug", "info", "notice", "DEBUG", "NOTICE"}
 
 
 @dataclass
@@ -79,8 +80,15 @@ def _evidence(groups: list[SignatureGroup]) -> list[Evidence]:
 
 def _confidence(top: SignatureGroup, now: float) -> int:
     recent = now - top.last <= RECENT_SECONDS
-    sig = BY_NAME.get(top.name)
-    specific = sig is not None and 0 < len(sig.causes) <= 2
+    # Only a record with one possible cause proves it. A record with several (a missing
+    # socket: PHP-FPM down, or listening elsewhere) proves that one of them applies; the
+    # checks of the live host that tell them apart must outrank it. The record's own
+    # causes count: the other log of the same moment may have narrowed them (correlate).
+    specific = len(top.newest.get("causes") or []) == 1
+    if top.newest.get("level") in NOTICE_LEVELS:
+        # "signal 15 received, exiting": a program stopping is context for the checks of
+        # the live host (is it running? why can it not start?), not proof of a cause.
+        return CIRCUMSTANTIAL
     if recent and specific:
         return DIRECT
     return STRONG if recent or specific else CIRCUMSTANTIAL

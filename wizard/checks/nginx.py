@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.checks.base import check
+from wizard.checks.ports import foreign_holder
 from wizard.host.facts import Facts
 from wizard.host.processes import named
 from wizard.outcome import CIRCUMSTANTIAL, DIRECT, CheckResult, Evidence, Status
@@ -32,21 +33,46 @@ def nginx_installed(facts: Facts) -> CheckResult:
 
 
 @check("nginx.running", results={"ok": Status.OK, "stopped": Status.PROBLEM},
-       facts=("processes",), causes=("nginx_not_running",))
+       facts=("processes", "nginx", "listening"), causes=("nginx_not_running",))
 def nginx_running(facts: Facts) -> CheckResult:
     """Is an nginx master process running?"""
     # psutil may split nginx's rewritten title into words: look at it joined.
     masters = [p for p in named(facts.get("processes"), "nginx")
                if "master process" in " ".join(p.get("cmdline") or [])]
     if not masters:
-        # Why it failed to start (e.g. a port in use) is the error-log checks' business.
-        return CheckResult("stopped", "no nginx master process is running",
-                           vars={"service": SERVICE}, confidence=DIRECT,
-                           evidence=[Evidence("process", "no process named nginx: master")])
+        return _stopped(facts)
     pids = ", ".join(str(p["pid"]) for p in masters)
     return CheckResult("ok", f"nginx master running (pid {pids})",
                        vars={"pid": pids, "service": SERVICE},
                        evidence=[Evidence("process", " ".join(masters[0]["cmdline"]))])
+
+
+def _stopped(facts: Facts) -> CheckResult:
+    """nginx is down. When a later check can name why it cannot start (its config is
+    rejected, another program holds its port), "not running" is that cause's symptom, and
+    starting nginx is not the fix: it is ranked below that cause (CIRCUMSTANTIAL)."""
+    evidence = [Evidence("process", "no process named nginx: master")]
+    why = _why_stopped(facts)
+    if why is None:
+        return CheckResult("stopped", "no nginx master process is running",
+                           vars={"service": SERVICE, "reason": ""}, confidence=DIRECT,
+                           evidence=evidence)
+    return CheckResult("stopped", f"no nginx master process is running; it cannot start: {why}",
+                       vars={"service": SERVICE, "reason": why}, confidence=CIRCUMSTANTIAL,
+                       evidence=evidence)
+
+
+def _why_stopped(facts: Facts) -> str | None:
+    """Why a stopped nginx cannot start, when the facts already show it."""
+    info = facts.try_get("nginx") or {}
+    if (info.get("test") or {}).get("ok") is False:
+        return "nginx -t rejects its configuration"
+    listening = facts.try_get("listening") or {}
+    held = foreign_holder(info, listening.get("tcp") or [], running=False) if info else None
+    if held is not None:
+        want, sock = held
+        return f"port {want.port} is held by {sock.get('process') or 'another process'}"
+    return None
 
 
 @check("nginx.config_valid", results={"ok": Status.OK, "invalid": Status.PROBLEM},

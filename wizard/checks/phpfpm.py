@@ -9,7 +9,7 @@ from wizard.checks.base import check
 from wizard.host.facts import Facts
 from wizard.host.phpfpm import LOOPBACK, pool_for_target
 from wizard.host.upstreams import expand_targets
-from wizard.outcome import CIRCUMSTANTIAL, DIRECT, CheckResult, Evidence, Status
+from wizard.outcome import CIRCUMSTANTIAL, DIRECT, STRONG, CheckResult, Evidence, Status
 
 DEFAULT_READ_TIMEOUT = 60.0  # nginx's fastcgi_read_timeout default
 # Per-child memory when no worker runs to measure: a typical PHP app's resident size.
@@ -119,19 +119,29 @@ def phpfpm_listen_match(facts: Facts) -> CheckResult:
             continue
         near = _nearest_pool(pools, target)
         listing = ", ".join(f"{p['name']} at {p.get('listen')}" for p in pools)
+        # The pool's config is read even when its PHP-FPM is stopped; then it listens
+        # nowhere, and the config we found may not be the one meant for this site: the
+        # stopped service is the stronger finding (phpfpm.running), the address a suspect.
+        running = _serves(fpm, near)
         return CheckResult(
             "mismatch",
             f"nginx passes PHP to {where(target)}, but no PHP-FPM pool listens there "
-            f"(pool {near['name']} listens at {near.get('listen')})",
+            f"(pool {near['name']} listens at {near.get('listen')}"
+            f"{'' if running else ' once its PHP-FPM is started'})",
             vars={"target": target["target"], "nginx_address": where(target),
                   "pool": near["name"], "pool_listen": near.get("listen"),
                   "file": near.get("file"), "line": near.get("line"),
                   "nginx_file": target.get("file"), "nginx_line": target.get("line"),
                   "service": near.get("service") or fpm.get("service"), "pools": listing},
-            evidence=[_pass_evidence(target), _pool_evidence(near)], confidence=DIRECT,
-            causes=["upstream_address_mismatch"])
+            evidence=[_pass_evidence(target), _pool_evidence(near)],
+            confidence=DIRECT if running else STRONG, causes=["upstream_address_mismatch"])
     return CheckResult("ok", "a PHP-FPM pool listens at every fastcgi_pass address ("
                        + ", ".join(matched) + ")", vars={"pool": matched[0]})
+
+
+def _serves(fpm: dict[str, Any], pool: dict[str, Any]) -> bool:
+    """Does a running PHP-FPM master serve this pool's config?"""
+    return any(m.get("conf") == pool.get("conf") for m in fpm.get("masters") or [])
 
 
 def _matched(facts: Facts) -> list[tuple[dict[str, Any], dict[str, Any]]]:

@@ -78,6 +78,22 @@ def _service(sock: dict[str, Any]) -> str:
     return unit.removesuffix(".service") if unit else str(sock.get("process") or "")
 
 
+def foreign_holder(nginx: dict[str, Any], sockets: list[dict[str, Any]], running: bool,
+                   ) -> tuple[Wanted, dict[str, Any]] | None:
+    """The first port nginx needs that another process holds, with that process's socket.
+    A holder whose pid is hidden counts only while nginx is stopped (else it is most
+    likely nginx itself, seen without root)."""
+    nginx_pids = set(nginx.get("master_pids") or []) | set(nginx.get("worker_pids") or [])
+    for want in wanted_ports(nginx):
+        if any(overlaps(want, s, False) and _is_nginx(s, nginx_pids) for s in sockets):
+            continue
+        others = [s for s in sockets if overlaps(want, s, True) and not _is_nginx(s, nginx_pids)]
+        known = [s for s in others if s.get("pid")]
+        if known or (others and not running):
+            return want, (known or others)[0]
+    return None
+
+
 @check("ports.listening",
        results={"ok": Status.OK, "not_listening": Status.PROBLEM, "conflict": Status.PROBLEM},
        facts=("nginx", "listening"), causes=("port_conflict",))
@@ -96,15 +112,14 @@ def ports_listening(facts: Facts) -> CheckResult:
     running = bool(nginx.get("running"))
     missing: list[Wanted] = []
     guessed: list[Wanted] = []
+    held = foreign_holder(nginx, sockets, running)
+    if held is not None:
+        return _conflict(*held, running)
     for want in wanted:
         mine = [s for s in sockets if overlaps(want, s, False) and _is_nginx(s, nginx_pids)]
         if mine:
             continue
-        others = [s for s in sockets if overlaps(want, s, True) and not _is_nginx(s, nginx_pids)]
-        known = [s for s in others if s.get("pid")]
-        if known or (others and not running):
-            return _conflict(want, (known or others)[0], running)
-        if others:
+        if any(overlaps(want, s, True) and not _is_nginx(s, nginx_pids) for s in sockets):
             guessed.append(want)  # pid hidden from us; while nginx runs it is most likely nginx
         elif running:
             missing.append(want)

@@ -316,6 +316,62 @@ def read_target(target: str, kind: str, since_seconds: float, now: float) -> Win
     return read_window(target, kind, since_seconds, now)
 
 
+# --- records of one moment in two logs -----------------------------------------------
+
+# nginx only sees its FastCGI connection reset or closed; PHP-FPM's log says why at the same
+# moment: it killed the worker (request_terminate_timeout) or the worker died of a signal.
+AMBIGUOUS_CLOSE = {"upstream_reset", "upstream_prematurely_closed", "upstream_broken_pipe"}
+WORKER_END_CAUSE = {
+    "phpfpm_execution_timed_out": "php_fpm_timeout",
+    "phpfpm_child_signal_segv": "upstream_crash",
+    "phpfpm_child_signal_kill": "upstream_crash",
+    "phpfpm_child_signal": "upstream_crash",
+    "phpfpm_child_exit_code": "upstream_crash",
+}
+SAME_MOMENT_SECONDS = 2.0  # both logs stamp whole seconds; the master notes a death late
+
+
+def _worker_ends(events: list[dict[str, Any]]) -> list[tuple[float, str, dict[str, Any]]]:
+    """(time, cause, event) of every PHP-FPM record that says how a worker ended."""
+    terminated = {(ev["fields"].get("pool"), ev["fields"].get("pid")) for ev in events
+                  if ev.get("signature") == "phpfpm_execution_timed_out"}
+    ends = []
+    for ev in events:
+        name, epoch = ev.get("signature"), ev.get("epoch")
+        if epoch is None:
+            continue
+        if name == "phpfpm_child_signal_term" and \
+                (ev["fields"].get("pool"), ev["fields"].get("pid")) in terminated:
+            # the SIGTERM that ended a timed-out script: the timeout, not a crash
+            ev["causes"] = ["php_fpm_timeout"]
+        elif name in WORKER_END_CAUSE:
+            ends.append((float(epoch), WORKER_END_CAUSE[name], ev))
+    return ends
+
+
+def correlate(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Let PHP-FPM's records decide the cause of nginx's ambiguous ones of the same moment.
+
+    "Connection reset by peer" from a FastCGI upstream fits a crash, a kill after
+    request_terminate_timeout or another close; a PHP-FPM record within a second or two
+    ("execution timed out", "exited on signal 11") says which. That cause moves first in
+    the nginx record's causes and `fields.explained_by` names the record. Changes the
+    events in place and returns them."""
+    ends = _worker_ends(events)
+    for ev in events:
+        if ev.get("signature") not in AMBIGUOUS_CLOSE or ev.get("epoch") is None:
+            continue
+        if not str(ev["fields"].get("upstream", "")).startswith("fastcgi://"):
+            continue
+        near = [(abs(t - ev["epoch"]), cause, end) for t, cause, end in ends
+                if abs(t - ev["epoch"]) <= SAME_MOMENT_SECONDS]
+        if near:
+            _gap, cause, end = min(near, key=lambda item: item[0])
+            ev["causes"] = [cause] + [c for c in ev["causes"] if c != cause]
+            ev["fields"]["explained_by"] = end["line"][:300]
+    return events
+
+
 @fact("error_log_events")
 def error_log_events(facts: Facts) -> dict[str, Any]:
     since = float(facts.options.since_seconds)
@@ -324,6 +380,7 @@ def error_log_events(facts: Facts) -> dict[str, Any]:
     windows += [read_target(t, "php-fpm", since, now) for t in _phpfpm_targets(facts)]
     events = [ev for win in windows for ev in win.records]
     events.sort(key=lambda ev: ev["epoch"] if ev["epoch"] is not None else now)
+    correlate(events)
     return {"now": now, "since_seconds": since, "files": [w.status_json() for w in windows],
             "events": events[-MAX_EVENTS:]}
 
