@@ -209,10 +209,6 @@ def test_upstream_name_that_does_not_resolve_is_upstream_dns(make_lab: MakeLab) 
                        ("error_log", "nonexistent.invalid could not be resolved"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ranked second to upstream_down: the dead backend of the default server is supported by "
-    "request.url, logs.nginx_errors and upstream.reachable, server.name_match alone says "
-    "the request went to the wrong site; needs the engine/flow change in the issue-3 report"))
 def test_host_no_server_name_matches_is_server_name_mismatch(make_lab: MakeLab) -> None:
     # The port's default server is an old site whose backend is gone; the lab's own site
     # (server_name lab.test) works. A name nobody configured lands on the old site.

@@ -56,14 +56,14 @@ def test_walks_to_the_end_and_fills_placeholders(recorded, test_checks) -> None:
         "bad", "php is down", vars={"thing": f.get("svc")},
         evidence=[Evidence("process", "no php-fpm")], confidence=DIRECT))
     events: list[object] = []
-    transcript = make_session(recorded, {"svc": "php8.2-fpm"}, on_event=events.append).run()
+    facts = {"svc": "php8.2-fpm", "system": {"service_manager": "sysvinit"}}
+    transcript = make_session(recorded, facts, on_event=events.append).run()
     assert [s.node for s in transcript.steps] == ["first", "ask", "end"]
     first = transcript.steps[0]
     assert first.status == Status.PROBLEM
     assert first.text == "php8.2-fpm is broken"
     assert first.fixes[0].plan is not None
-    assert first.fixes[0].plan["commands"][0][-2:] in (["php8.2-fpm", "start"],
-                                                        ["start", "php8.2-fpm"])
+    assert first.fixes[0].plan["commands"][0] == ["service", "php8.2-fpm", "start"]
     assert transcript.steps[1].result == "no"  # headless takes the default choice
     assert isinstance(events[0], StepStarted) and isinstance(events[1], StepFinished)
     assert isinstance(events[-1], WalkFinished)
@@ -213,3 +213,29 @@ def test_without_other_evidence_the_log_order_stands(recorded, test_checks) -> N
     facts = recorded({})
     report = build_report(Session(parse_flow(RANKING_FLOW, "r.yaml"), facts).run(), facts)
     assert [c["id"] for c in report["causes"]] == ["php_fpm_down", "upstream_address_mismatch"]
+
+
+EXPLAINS_FLOW = """\
+flow: e
+start: log
+nodes:
+  - id: log
+    kind: check
+    check: test.log
+    default: {next: names}
+  - id: names
+    kind: check
+    check: test.names
+    on:
+      bad: {cause: server_name_mismatch, explains: [upstream_down]}
+    default: {}
+"""
+
+
+def test_a_root_cause_ranks_before_what_it_explains(recorded, test_checks) -> None:
+    test_checks("test.log", lambda f: CheckResult(
+        "bad", "refused", causes=["upstream_down"], confidence=DIRECT))
+    test_checks("test.names", lambda f: CheckResult("bad", "wrong server", confidence=2))
+    facts = recorded({})
+    report = build_report(Session(parse_flow(EXPLAINS_FLOW, "e.yaml"), facts).run(), facts)
+    assert [c["id"] for c in report["causes"]] == ["server_name_mismatch", "upstream_down"]

@@ -56,7 +56,19 @@ def ranked_causes(steps: list[Step]) -> list[dict[str, Any]]:
             score[cause_id] += strength
             _add_evidence_and_fixes(entry, step, primary=position == 0)
     order = sorted(merged, key=lambda cid: (cid in ruled_out, -score[cid], first_seen[cid]))
+    for step in steps:
+        if step.causes and step.explains and step.causes[0] not in ruled_out:
+            _put_before_consequences(order, step.causes[0], step.explains)
     return [merged[cid] for cid in order]
+
+
+def _put_before_consequences(order: list[str], cause_id: str, consequences: list[str]) -> None:
+    """A root cause goes ahead of the causes it brings about, however much evidence they
+    gathered: the consequence is how the root cause shows, not what to fix."""
+    ahead = [order.index(c) for c in consequences if c in order and c != cause_id]
+    if ahead and min(ahead) < order.index(cause_id):
+        order.remove(cause_id)
+        order.insert(min(ahead), cause_id)
 
 
 def _add_evidence_and_fixes(entry: dict[str, Any], step: Step, primary: bool) -> None:

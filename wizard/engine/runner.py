@@ -178,7 +178,7 @@ class Session:
             node=node.id, kind=node.kind, title=node.title, question=node.question,
             status=run.status, result=run.result.result, summary=run.result.summary,
             text=fill(outcome.text, variables) if outcome.text else run.result.summary,
-            causes=causes, ruled_out=list(outcome.rules_out),
+            causes=causes, ruled_out=list(outcome.rules_out), explains=list(outcome.explains),
             confidence=run.result.confidence if causes else 0,
             evidence=list(run.result.evidence), vars=variables,
             fixes=self._offers(outcome.fixes, variables),

@@ -35,6 +35,7 @@ class Step:
     text: str = ""
     causes: list[str] = field(default_factory=list)
     ruled_out: list[str] = field(default_factory=list)
+    explains: list[str] = field(default_factory=list)
     confidence: int = 0
     evidence: list[Evidence] = field(default_factory=list)
     vars: dict[str, Any] = field(default_factory=dict)

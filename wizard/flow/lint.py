@@ -68,8 +68,8 @@ def lint_flow(flow: Flow) -> list[FlowError]:
                                    f"{', '.join(missing)}; add them or a `default:`")
         for outcome in [*node.on.values(), *([node.default] if node.default else [])]:
             cause_ref(outcome.cause, outcome.line)
-            for ruled_out in outcome.rules_out:
-                cause_ref(ruled_out, outcome.line)
+            for listed in [*outcome.rules_out, *outcome.explains]:
+                cause_ref(listed, outcome.line)
             fix_refs(outcome.fixes)
         for choice in node.choices:
             cause_ref(choice.cause, choice.line)

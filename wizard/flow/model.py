@@ -40,6 +40,9 @@ class Outcome:
     rules_out: list[str] = doc(
         "Cause ids this outcome disproves (e.g. PHP-FPM answers now): a log line that "
         "suggests them ranks below causes nothing disproves.", factory=list)
+    explains: list[str] = doc(
+        "Cause ids this outcome's cause brings about (a wrong server block sends the request "
+        "to a dead backend): when found too, they rank right after it.", factory=list)
     fixes: list[FixRef] = doc("Fixes to offer.", factory=list)
     next: str | None = doc("Id of the next node; omit to end the walk here.")
     line: int = 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from wizard.host.errorlog import file_size, lines_since_offset, log_files
+from wizard.host.errorlog import correlate, file_size, lines_since_offset, log_files
 from wizard.host.facts import Facts, FactUnavailable, fact
 
 TIMEOUT = 15.0
@@ -122,7 +122,7 @@ def fresh_log_events(offsets: dict[tuple[str, str], int | None],
         events = [ev for (path, kind), offset in offsets.items()
                   for ev in lines_since_offset(path, offset or 0, kind)]
         if any(ev.get("signature") for ev in events) or time.monotonic() >= deadline:
-            return events
+            return correlate(events)
         time.sleep(0.05)  # polling a file another process appends to; bounded above
 
 
