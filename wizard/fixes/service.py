@@ -1,45 +1,72 @@
-"""Service fixes: start / restart / reload / enable a unit through this host's service manager."""
+"""Service fixes: start / restart / reload / enable a service through this host's service
+manager (systemd, sysvinit `service` or OpenRC, as the `system` fact detected it)."""
 
 from __future__ import annotations
 
 from wizard.fixes.base import FixNotApplicable, FixPlan, fix_action, fix_id
+from wizard.fixes.service_backend import ServiceManager, valid_service_name
+from wizard.fixes.service_openrc import OpenRC
+from wizard.fixes.service_systemd import Systemd
+from wizard.fixes.service_sysvinit import SysVInit
 from wizard.host.facts import Facts
 
-_VERB_WORDS = {"start": "Start", "restart": "Restart", "reload": "Reload", "enable": "Enable"}
+MANAGERS: dict[str, type[ServiceManager]] = {
+    "systemd": Systemd, "sysvinit": SysVInit, "openrc": OpenRC}
+_TITLES = {"start": "Start", "restart": "Restart", "reload": "Reload", "enable": "Enable"}
 
 
-def service_argv(manager: str, verb: str, service: str) -> list[str]:
-    """The command that performs `verb` on `service` with this service manager."""
-    if manager == "systemd":
-        if verb == "enable":
-            return ["systemctl", "enable", "--now", service]
-        return ["systemctl", verb, service]
-    if manager == "openrc":
-        if verb == "enable":
-            return ["rc-update", "add", service, "default"]
-        return ["rc-service", service, verb]
-    if verb == "enable":
-        return ["update-rc.d", service, "enable"]
-    return ["service", service, verb]
+def manager_for(facts: Facts) -> ServiceManager:
+    """The back-end for the service manager the `system` fact detected."""
+    name = (facts.try_get("system") or {}).get("service_manager") or "none"
+    if name not in MANAGERS:
+        raise FixNotApplicable("no service manager was found on this host (systemd, "
+                               "`service` or OpenRC), so the service cannot be managed")
+    return MANAGERS[name]()
 
 
-def _plan(verb: str, args: dict[str, str], facts: Facts) -> FixPlan:
+def _service(args: dict[str, str]) -> str:
     service = args.get("service", "").strip()
     if not service or service.startswith("{"):
         raise FixNotApplicable("the service's name is not known on this host")
-    manager = (facts.try_get("system") or {}).get("service_manager", "none")
-    undo_verb = {"start": "stop", "enable": "disable"}.get(verb)
-    undo = [service_argv(manager, undo_verb, service)] if undo_verb else []
-    if verb == "enable" and manager == "sysvinit":
-        undo = [["update-rc.d", service, "disable"]]
+    if not valid_service_name(service):
+        raise FixNotApplicable(f"{service!r} is not a service name this wizard will pass "
+                               "to the service manager")
+    return service
+
+
+def plan_verb(verb: str, service: str, manager: ServiceManager) -> FixPlan:
+    """The plan for `verb` on `service`: commands, their guards, undo and how to tell."""
+    commands = manager.verb(verb, service)
+    guards: list[list[str] | None] = [None] * len(commands)
+    undo: list[list[str]] = []
+    notes: list[str] = []
+    status = manager.status_argv(service)
+    if verb == "start":
+        guards = [status]
+        undo = manager.verb("stop", service)
+        notes.append(f"Skipped if {service} already runs (`{' '.join(status)}` exits 0).")
+    elif verb == "enable":
+        guards = [manager.enabled_argv(service)] * len(commands)
+        start = manager.verb("start", service)
+        commands, guards = commands + start, guards + [status] * len(start)
+        undo = manager.verb("disable", service)
+        stop = " ".join(manager.verb("stop", service)[0])
+        notes.append(f"It is also started now unless it already runs; undo only stops it "
+                     f"starting at boot (stop it with `{stop}`).")
+    else:
+        notes.append(f"A {verb} cannot be undone; it does not change what runs at boot.")
     return FixPlan(
-        id=fix_id(f"service.{verb}", args),
-        title=f"{_VERB_WORDS[verb]} {service}",
-        commands=[service_argv(manager, verb, service)],
-        needs_root=True,
-        undo=undo,
-        verify=f"{service} is running and the check that found the problem passes",
+        id="", title=f"{_TITLES[verb]} {service}", commands=commands, needs_root=True,
+        undo=undo, guards=guards, notes=notes,
+        verify=f"{manager.describe_status(service)}, and the check that found the "
+               f"problem passes",
     )
+
+
+def _plan(verb: str, args: dict[str, str], facts: Facts) -> FixPlan:
+    plan = plan_verb(verb, _service(args), manager_for(facts))
+    plan.id = fix_id(f"service.{verb}", args)
+    return plan
 
 
 @fix_action("service.start", params=("service",))

@@ -1,0 +1,44 @@
+"""One small interface for the service managers (systemd, sysvinit `service`, OpenRC).
+
+A back-end only *spells* commands and *reads* their answers; it never runs anything
+itself, so plans stay pure and the spelling is tested against recorded outputs.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+
+RUNNING, STOPPED, CRASHED, UNKNOWN = "running", "stopped", "crashed", "unknown"
+VERBS = ("start", "stop", "restart", "reload", "enable", "disable")
+# Unit / init script names: letters, digits and the punctuation systemd allows. A name
+# that starts with "-" would be read as an option by the tool, so it is refused.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._:+-]{0,200}$")
+
+
+def valid_service_name(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
+class ServiceManager(ABC):
+    name: str = ""
+
+    @abstractmethod
+    def verb(self, verb: str, service: str) -> list[list[str]]:
+        """The commands that perform `verb` (one of VERBS) on `service`."""
+
+    @abstractmethod
+    def status_argv(self, service: str) -> list[str]:
+        """A command whose exit code is 0 exactly when the service is running."""
+
+    @abstractmethod
+    def state(self, returncode: int | None, output: str) -> str:
+        """RUNNING / STOPPED / CRASHED / UNKNOWN from the status command's answer."""
+
+    def enabled_argv(self, service: str) -> list[str] | None:
+        """A command that exits 0 when the service already starts at boot (None: no
+        reliable test, so `enable` always runs; it is idempotent anyway)."""
+        return None
+
+    def describe_status(self, service: str) -> str:
+        return f"`{' '.join(self.status_argv(service))}` says it is running"
