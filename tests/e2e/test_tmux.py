@@ -1,0 +1,91 @@
+"""The real program in a real terminal: tmux at 80x24 runs `python -m wizard tui` on a
+recorded facts snapshot; the test types keys and reads the screen like a person would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import require
+
+REPO = Path(__file__).resolve().parents[2]
+FLOW = REPO / "tests" / "tui" / "flows" / "tui-test.yaml"
+SNAPSHOT = REPO / "tests" / "tui" / "data" / "nginx-stopped.json"
+DEADLINE = 20.0
+POLL = 0.05  # the poll interval of a wait with a deadline, not a synchronisation sleep
+
+
+class Pane:
+    def __init__(self, socket: str, status_file: Path) -> None:
+        self.socket = socket
+        self.status_file = status_file
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=10, check=False)
+        return done.stdout
+
+    def text(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "wiz")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "wiz", *keys)
+
+    def wait_for(self, needle: str) -> str:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            screen = self.text()
+            if needle in screen:
+                return screen
+            time.sleep(POLL)
+        raise AssertionError(f"{needle!r} not on screen within {DEADLINE}s:\n{self.text()}")
+
+    def wait_exit(self) -> str:
+        """The wizard's exit status, written by the wrapper shell when it ends."""
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            if self.status_file.exists() and self.status_file.read_text().strip():
+                return self.status_file.read_text().strip()
+            time.sleep(POLL)
+        raise AssertionError(f"the wizard did not exit:\n{self.text()}")
+
+
+@pytest.fixture(params=["xterm-256color", "linux"])
+def pane(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pane]:
+    require(shutil.which("tmux") is not None, "tmux is not installed (apt-get install tmux)")
+    pane = Pane(f"wizard-e2e-{os.getpid()}-{request.param}", tmp_path / "exit-status")
+    command = [sys.executable, "-m", "wizard", "tui", "--flow", str(FLOW),
+               "--from-snapshot", str(SNAPSHOT)]
+    # tmux does not always keep a dead pane's status, so a shell records it in a file.
+    record = ["sh", "-c", '"$@"; echo "$?" > "$0"', str(pane.status_file)]
+    pane.tmux("-f", "/dev/null", "new-session", "-d", "-s", "wiz", "-x", "80", "-y", "24",
+              "-c", str(REPO), "-e", f"TERM={request.param}",
+              "-e", f"XDG_STATE_HOME={tmp_path}", "env", f"TERM={request.param}",
+              *record, *command)
+    yield pane
+    pane.tmux("kill-server")
+
+
+def test_walk_to_the_finding_in_a_real_terminal(pane: Pane, tmp_path: Path) -> None:
+    pane.wait_for("Press Enter to run this check.")
+    pane.wait_for("nginx 1.22.1 | conf /etc/nginx/nginx.conf")
+    pane.keys("Enter")
+    pane.wait_for("Answer with 1-2")
+    pane.keys("k")
+    pane.wait_for("nginx is not running, so nothing answers")
+    pane.keys("v")
+    screen = pane.wait_for("process: no process named nginx: master")
+    assert "[!!] Is nginx running?" in screen
+    if "TERM=linux" in pane.tmux("show-environment", "-t", "wiz", "TERM"):
+        assert screen.isascii(), "the Linux console cannot show every Unicode glyph"
+    pane.keys("q")
+    assert pane.wait_exit() == "0"
+    saved = list((tmp_path / "nginx-502-wizard").glob("session-*.json"))
+    assert len(saved) == 1
