@@ -151,3 +151,20 @@ async def test_c_cancels_a_running_check(test_checks: Callable[..., None],
 async def test_escape_cancels_a_running_check(test_checks: Callable[..., None],
                                               tmp_path: Path) -> None:
     await _cancel_with("escape", test_checks, tmp_path)
+
+
+async def test_the_finding_stays_on_screen_until_enter_moves_on() -> None:
+    """Between two checks, Enter runs one and shows what it found; only the next Enter
+    moves on, so a person pressing Enter reads every finding on the way."""
+    from wizard.flow.library import find_flow
+
+    app = WizardApp(find_flow("nginx-502"), recorded_facts())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drive(pilot, ["enter"])
+        step_list = app.walk.query_one(StepList)
+        assert step_list.highlighted == 0
+        text = screen_text(app)
+        assert "Press Enter to run this check." not in text
+        await drive(pilot, ["enter"])
+        assert step_list.highlighted == 1
+        assert "[!!] PROBLEM  nginx running" in screen_text(app)

@@ -83,15 +83,25 @@ class WalkScreen(Screen[None]):
         step_list = self.query_one(StepList)
         was_at_head = step_list.highlighted in (None, step_list.option_count - 1)
         step_list.sync([row(entry, state) for entry in entries])
-        if entries and (follow or was_at_head):
-            step_list.highlighted = len(entries) - 1
-        self._show_selected()
         head = entries[-1] if entries else None
+        if entries and (follow or was_at_head):
+            step_list.highlighted = self._follow_index(entries)
+        self._show_selected()
         asking = head is not None and head.step is None and head.node.kind == "ask"
         if (state.waiting or asking) and self._at_head():
             self.query_one(ChoiceList).focus()
         elif self.focused is None or isinstance(self.focused, ChoiceList):
             step_list.focus()  # the answers are gone; the details keep focus if they had it
+
+    def _follow_index(self, entries: list[Entry]) -> int:
+        """Where the highlight goes as the walk moves: the running check (its spinner), a
+        question waiting for its answer, else the step that just finished, so its finding
+        is on screen until Enter moves on; never a check that has not run yet."""
+        head = entries[-1]
+        waiting_check = head.step is None and head.node.kind == "check"
+        if waiting_check and not self.wizard.state.running and len(entries) > 1:
+            return len(entries) - 2
+        return len(entries) - 1
 
     def _at_head(self) -> bool:
         step_list = self.query_one(StepList)
@@ -225,13 +235,14 @@ class WalkScreen(Screen[None]):
 
     def action_back(self) -> None:
         """Escape: cancel a running check, else jump back to the newest step."""
+        step_list = self.query_one(StepList)
+        newest = self._follow_index(self.wizard.state.entries())
         if self.wizard.state.running:
             self.action_cancel()
-        elif not self._at_head():
-            step_list = self.query_one(StepList)
-            step_list.highlighted = step_list.option_count - 1
+        elif step_list.highlighted != newest:
+            step_list.highlighted = newest
         elif not isinstance(self.focused, StepList):
-            self.query_one(StepList).focus()
+            step_list.focus()
 
     def action_move(self, delta: int) -> None:
         step_list = self.query_one(StepList)
