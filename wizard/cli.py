@@ -103,7 +103,7 @@ def options_from(args: argparse.Namespace) -> Options:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv or ["tui"])
+        args = build_parser().parse_args(_default_to_tui(argv))
         return _dispatch(args)
     except UsageError as exc:
         print(f"{TOOL_NAME}: {exc}", file=sys.stderr)
@@ -116,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INCOMPLETE
     except BrokenPipeError:
         return EXIT_INCOMPLETE
+
+
+def _default_to_tui(argv: list[str]) -> list[str]:
+    """`nginx-502-wizard --url X` means `nginx-502-wizard tui --url X`."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        return ["tui", *argv]
+    return argv
 
 
 def _dispatch(args: argparse.Namespace) -> int:

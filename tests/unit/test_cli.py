@@ -169,3 +169,12 @@ def test_fix_without_yes_only_prints_the_plan(tmp_path: Path) -> None:
     wrong = cli("diagnose", "--from-snapshot", str(snap), "--fix", "service.start:apache")
     assert wrong.returncode == 2
     assert "no fix 'service.start:apache' was offered" in wrong.stderr
+
+
+def test_options_without_a_subcommand_mean_the_tui() -> None:
+    from wizard.cli import _default_to_tui
+
+    assert _default_to_tui([]) == ["tui"]
+    assert _default_to_tui(["--url", "http://x/"]) == ["tui", "--url", "http://x/"]
+    assert _default_to_tui(["--version"]) == ["--version"]
+    assert _default_to_tui(["diagnose"]) == ["diagnose"]
