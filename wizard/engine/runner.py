@@ -138,20 +138,42 @@ class Session:
         return step
 
     def apply_fix(self, step: Step, offer: FixOffer,
-                  on_output: Callable[[str], None] = lambda line: None) -> AppliedFix:
-        """Run a confirmed fix, then the step's check again, and record before/after."""
-        from wizard.fixes.apply import apply_fix  # runs commands: only when a fix is confirmed
+                  on_output: Callable[[str], None] = lambda line: None,
+                  password: str | None = None) -> AppliedFix:
+        """Run a confirmed fix, then the step's check again, and record before/after. A
+        config fix whose check still fails is rolled back (backups restored, reloaded).
+
+        `password` is for sudo when it asks for one (the TUI's masked input); headless, a
+        person at a terminal is asked with getpass instead. It is used for this fix and
+        its rollback only, and never recorded."""
+        # runs commands: imported only when a fix is confirmed
+        from wizard.fixes.apply import apply_fix, rollback
+        from wizard.fixes.privilege import ask_on_tty, obtain
 
         if offer.plan is None:
             raise ValueError(f"fix {offer.action} has no plan: {offer.unavailable}")
-        applied = apply_fix(offer.plan, self.facts, on_output)
-        applied.before = f"{step.status}: {step.summary}"
-        if step.kind == "check":
-            after = self.rerun(step.node)
-            applied.after = f"{after.status}: {after.summary}"
-            applied.succeeded = applied.succeeded and after.status == Status.OK
-            on_output(("Fixed: the check now passes. " if applied.succeeded else
-                       "Not fixed: ") + after.summary)
+        root = obtain(bool(offer.plan.get("needs_root")), password,
+                      ask_on_tty if self.headless else None)
+        try:
+            applied = apply_fix(offer.plan, self.facts, on_output, root=root)
+            applied.before = f"{step.status}: {step.summary}"
+            # `after` is already set when nothing was run, or it was refused or rolled back
+            if step.kind == "check" and not applied.after:
+                after = self.rerun(step.node)
+                applied.after = f"{after.status}: {after.summary}"
+                applied.succeeded = applied.succeeded and after.status == Status.OK
+                on_output(("Fixed: the check now passes. " if applied.succeeded else
+                           "Not fixed: ") + after.summary)
+                if not applied.succeeded and applied.backups:
+                    on_output("The check still fails after the config change: rolling back.")
+                    restored = rollback(applied, self.facts, on_output, root=root)
+                    applied.after += ("; rolled back: the backup is restored and reloaded"
+                                      if restored else "; the rollback FAILED (see output)")
+                    on_output("Rolled back: the previous configuration is in place again."
+                              if restored else "The rollback failed; restore by hand: "
+                              + "; ".join(" ".join(b["undo"]) for b in applied.backups))
+        finally:
+            root.close()
         self.transcript.fixes.append(applied)
         return applied
 

@@ -60,6 +60,11 @@ class AppliedFix:
     succeeded: bool
     before: str = ""
     after: str = ""
+    # Config fixes: each file's backup ({path, backup, sha256, undo: cp argv}) and the
+    # commands to run again after restoring them (the reload), so a rollback needs
+    # nothing but this record.
+    backups: list[dict[str, Any]] = field(default_factory=list)
+    restore_commands: list[list[str]] = field(default_factory=list)
 
 
 @dataclass

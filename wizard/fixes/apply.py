@@ -1,34 +1,53 @@
-"""Running a confirmed fix plan: each command in turn, output streamed, stopped at the
-first failure. The caller (TUI or headless) re-runs the check afterwards to prove it."""
+"""Running a confirmed fix plan, in this order:
+
+1. config edits (`plan.edits`): refuse when a file's sha256 is not the one the plan was
+   made from; copy each file to `PATH.n502-backup-YYYYmmdd-HHMMSS` (mode, owner and times
+   kept); write the new text atomically (a staged copy renamed over the file);
+2. validation (`plan.validate`, e.g. nginx -t): any failure restores the backups at once
+   and reports the validator's own message;
+3. the commands (e.g. a reload), each skipped when its guard says it is already in place.
+   A failed command after edits restores the backups and runs the commands again, so the
+   service is back on its old config.
+
+Every file operation is itself a command (sha256sum, cp, mv) run with the same privilege
+as the rest, so it shows on screen and lands in the transcript with its output and exit
+code, and the same code works as root and through sudo. The caller (Session.apply_fix)
+re-runs the check afterwards and calls `rollback` when it still fails.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 from wizard.engine.transcript import AppliedFix
-from wizard.host.commands import CommandResult, run, which
+from wizard.fixes.privilege import RootAccess, ask_on_tty, obtain
+from wizard.host.commands import CommandResult, which
 from wizard.host.facts import Facts
 
 COMMAND_TIMEOUT = 120.0
+BACKUP_INFIX = ".n502-backup-"
+STAGE_SUFFIX = ".n502-new"
+Output = Callable[[str], None]
+_LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: ")
 
 
-def privilege_prefix(needs_root: bool) -> list[str] | None:
-    """[] when we may run as we are, ["sudo", "-n"] when sudo works without a password,
-    None when root is needed and cannot be had without asking."""
-    if not needs_root or os.geteuid() == 0:
-        return []
-    if which("sudo") and run(["sudo", "-n", "true"], timeout=10).ok:
-        return ["sudo", "-n"]
-    return None
+def _quiet(line: str) -> None:
+    """The default output sink: drop lines (the transcript still keeps them)."""
 
 
-def _stream(argv: list[str], on_output: Callable[[str], None]) -> CommandResult:
+def stream(argv: list[str], on_output: Output,
+           timeout: float = COMMAND_TIMEOUT) -> CommandResult:
+    """Run argv (no shell), passing each output line on as it comes; never raises."""
     started = time.monotonic()
-    program = which(argv[0])
+    program = argv[0] if os.sep in argv[0] else which(argv[0])
     if program is None:
         return CommandResult(argv, None, error=f"{argv[0]} is not installed")
     try:
@@ -43,41 +62,258 @@ def _stream(argv: list[str], on_output: Callable[[str], None]) -> CommandResult:
     for line in proc.stdout:  # a command that hangs without output is ended by wait() below
         lines.append(line)
         on_output(line.rstrip("\n"))
-        if time.monotonic() - started > COMMAND_TIMEOUT:
+        if time.monotonic() - started > timeout:
             break
     try:
-        left = COMMAND_TIMEOUT - (time.monotonic() - started)
-        code: int | None = proc.wait(timeout=max(1.0, left))
+        code: int | None = proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        return CommandResult(argv, None, "".join(lines),
-                             error=f"timed out after {COMMAND_TIMEOUT:g}s",
+        return CommandResult(argv, None, "".join(lines), error=f"timed out after {timeout:g}s",
                              duration=time.monotonic() - started)
     return CommandResult(argv, code, "".join(lines), duration=time.monotonic() - started)
 
 
-def apply_fix(plan: dict[str, Any], facts: Facts,
-              on_output: Callable[[str], None] = lambda line: None) -> AppliedFix:
-    """Run the plan's commands (the person has confirmed it). Facts are invalidated after."""
-    confirmed = time.time()
-    prefix = privilege_prefix(bool(plan.get("needs_root")))
-    if prefix is None:
-        on_output("Root is needed and sudo asks for a password; run these yourself:")
-        for argv in plan["commands"]:
-            on_output("  sudo " + " ".join(argv))
-        return AppliedFix(plan["id"], confirmed, [], succeeded=False,
-                          after="not run: root needed")
-    results: list[dict[str, Any]] = []
-    succeeded = True
-    for argv in plan["commands"]:
-        full = [*prefix, *argv]
-        on_output("$ " + " ".join(full))
-        result = _stream(full, on_output)
-        results.append(result.to_json())
+class _Recorder:
+    """Runs commands with the fix's privilege, shows each, keeps each for the transcript."""
+
+    def __init__(self, root: RootAccess, on_output: Output,
+                 records: list[dict[str, Any]] | None = None) -> None:
+        self.root = root
+        self.on_output = on_output
+        self.records: list[dict[str, Any]] = records if records is not None else []
+
+    def run(self, argv: list[str], role: str) -> CommandResult:
+        self.on_output("$ " + shlex.join([*self.root.prefix(), *argv]))
+        started = time.time()
+        result = self.root.run(argv, self.on_output, COMMAND_TIMEOUT)
         if not result.ok:
-            on_output(result.error or f"exit code {result.returncode}")
-            succeeded = False
-            break
-    facts.invalidate()
-    return AppliedFix(plan["id"], confirmed, results, succeeded=succeeded)
+            self.on_output(result.error or f"exit code {result.returncode}")
+        self.records.append({**result.to_json(), "role": role, "started": started})
+        return result
+
+
+# -- config edits ------------------------------------------------------------------------
+
+def backup_path(path: str, when: float) -> str:
+    return path + BACKUP_INFIX + time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+
+
+def _sha_of(rec: _Recorder, path: str) -> str | None:
+    result = rec.run(["sha256sum", "--", path], "check")
+    words = result.stdout.split()
+    return words[0] if result.ok and words else None
+
+
+def _replace(rec: _Recorder, source: str, path: str, role: str) -> bool:
+    """Put source's bytes at path atomically, keeping path's mode and owner: a staged copy
+    of path (cp -p keeps its attributes), overwritten with source's bytes, renamed over."""
+    stage = path + STAGE_SUFFIX
+    steps = [["cp", "-p", "--", path, stage], ["cp", "--", source, stage],
+             ["mv", "-f", "--", stage, path]]
+    for argv in steps:
+        if not rec.run(argv, role).ok:
+            rec.run(["rm", "-f", "--", stage], role)
+            return False
+    return True
+
+
+def restore(rec: _Recorder, backups: list[dict[str, Any]]) -> bool:
+    """Put every backup back over its file; True when each file matches its backup."""
+    ok = True
+    for item in reversed(backups):
+        if not _replace(rec, item["backup"], item["path"], "restore"):
+            ok = False
+            rec.on_output(f"Could not restore {item['path']}; its backup is {item['backup']}")
+            continue
+        if item.get("sha256") and _sha_of(rec, item["path"]) != item["sha256"]:
+            ok = False
+            rec.on_output(f"{item['path']} does not match its backup {item['backup']}")
+        else:
+            rec.on_output(f"Restored {item['path']} from {item['backup']}")
+    return ok
+
+
+def write_edits(rec: _Recorder, edits: list[dict[str, Any]], when: float,
+                backups: list[dict[str, Any]]) -> str | None:
+    """Check, back up and write every edit; None on success, else why nothing is changed
+    (files already written are restored before returning)."""
+    for edit in edits:  # every file must be as planned before any is touched
+        now = _sha_of(rec, edit["path"])
+        if now is None:
+            return f"cannot read {edit['path']}, so nothing was written"
+        if now != edit["old_sha256"]:
+            return (f"{edit['path']} changed since the plan was made, so nothing was "
+                    "written; look at the fix again to see the current change")
+    for edit in edits:
+        backup = backup_path(edit["path"], when)
+        if not rec.run(["cp", "-p", "--", edit["path"], backup], "backup").ok:
+            restore(rec, backups)
+            return f"could not back up {edit['path']}"
+        backups.append({"path": edit["path"], "backup": backup, "sha256": edit["old_sha256"],
+                        "undo": ["cp", "-p", backup, edit["path"]]})
+    workdir = tempfile.mkdtemp(prefix="n502-fix-")  # 0700, ours; root may read it
+    try:
+        for index, edit in enumerate(edits):
+            source = os.path.join(workdir, f"{index}-{os.path.basename(edit['path'])}")
+            with open(source, "w", encoding="utf-8", newline="") as fh:
+                fh.write(edit["new_text"])
+            if not _replace(rec, source, edit["path"], "edit"):
+                restore(rec, backups)
+                return f"could not write {edit['path']}"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return None
+
+
+def validator_message(result: CommandResult) -> str:
+    """The line of a validator's output that says what is wrong."""
+    lines = [line.strip() for line in (result.output or "").splitlines() if line.strip()]
+    for marker in ("[emerg]", "ERROR:", "[alert]", "[crit]", "error"):
+        found = next((line for line in lines if marker in line), None)
+        if found:  # nginx's "2024/01/02 03:04:05 [emerg] 12#12: " prefix says nothing
+            return _LOG_PREFIX.sub(r"[\1] ", found)
+    return lines[-1] if lines else (result.error or f"exit code {result.returncode}")
+
+
+# -- the plan's commands -------------------------------------------------------------------
+
+def run_commands(rec: _Recorder, plan: dict[str, Any]) -> bool:
+    """Each command unless its guard exits 0 (already in place); stops at a failure."""
+    guards = plan.get("guards") or []
+    for index, argv in enumerate(plan.get("commands") or []):
+        guard = guards[index] if index < len(guards) else None
+        if guard and rec.run(guard, "guard").ok:
+            rec.on_output(f"Already in place, skipped: {shlex.join(argv)}")
+            continue
+        if not rec.run(argv, "command").ok:
+            return False
+    return True
+
+
+def copy_text(plan: dict[str, Any], with_sudo: bool) -> list[str]:
+    """The plan as commands a person with root can paste; edits become a backup and a copy
+    of the new text, which is saved in a temp file for them."""
+    lines: list[str] = []
+    sudo = "sudo " if with_sudo else ""
+    edits = plan.get("edits") or []
+    if edits:
+        keep = tempfile.mkdtemp(prefix="n502-fix-")
+        os.chmod(keep, 0o755)  # the person copying may use another account
+        for index, edit in enumerate(edits):
+            new = os.path.join(keep, f"{index}-{os.path.basename(edit['path'])}")
+            with open(new, "w", encoding="utf-8", newline="") as fh:
+                fh.write(edit["new_text"])
+            os.chmod(new, 0o644)
+            backup = edit["path"] + BACKUP_INFIX + "$(date +%Y%m%d-%H%M%S)"
+            lines.append(f"{sudo}cp -p {shlex.quote(edit['path'])} {backup}")
+            lines.append(f"{sudo}cp {shlex.quote(new)} {shlex.quote(edit['path'])}")
+    for argv in [*(plan.get("validate") or []), *(plan.get("commands") or [])]:
+        lines.append(sudo + shlex.join(argv))
+    return lines
+
+
+def restore_commands(plan: dict[str, Any]) -> list[list[str]]:
+    """What to run after the backups are back: the plan's undo without its `cp` of a
+    backup (apply restores those itself, atomically), else the plan's own commands."""
+    rest = [list(argv) for argv in plan.get("undo") or []
+            if not (argv and argv[0] == "cp" and any(BACKUP_INFIX in a for a in argv))]
+    return rest or [list(argv) for argv in plan.get("commands") or []]
+
+
+def _not_run(plan: dict[str, Any], reason: str, root: RootAccess, on_output: Output,
+             confirmed: float) -> AppliedFix:
+    with_sudo = root.access.mode == "password"
+    lines = copy_text(plan, with_sudo)
+    on_output(f"Nothing was run: {reason}.")
+    on_output("Run these yourself" + ("" if with_sudo else " as root") + ":")
+    for line in lines:
+        on_output("  " + line)
+    text = f"not run: {reason}. Commands to run yourself:\n" + "\n".join(lines)
+    return AppliedFix(plan["id"], confirmed, [], succeeded=False, after=text)
+
+
+def apply_fix(plan: dict[str, Any], facts: Facts, on_output: Output = _quiet, *,
+              password: str | None = None, root: RootAccess | None = None,
+              ask: Callable[[], str | None] | None = ask_on_tty) -> AppliedFix:
+    """Apply a confirmed plan (FixPlan.to_json()). `root` lets the caller share one root
+    access between apply and rollback; else it is obtained here (`password` for sudo, or
+    `ask` for one). Facts are invalidated afterwards."""
+    confirmed = time.time()
+    own = root is None
+    root = root or obtain(bool(plan.get("needs_root")), password, ask)
+    try:
+        if not root.usable:
+            return _not_run(plan, root.access.reason, root, on_output, confirmed)
+        verified, why = root.verify()
+        if not verified:
+            return _not_run(plan, why, root, on_output, confirmed)
+        return _apply(plan, _Recorder(root, on_output), confirmed)
+    finally:
+        if own:
+            root.close()
+        facts.invalidate()
+
+
+def _apply(plan: dict[str, Any], rec: _Recorder, confirmed: float) -> AppliedFix:
+    backups: list[dict[str, Any]] = []
+    applied = AppliedFix(plan["id"], confirmed, rec.records, succeeded=False, backups=backups,
+                         restore_commands=restore_commands(plan))
+    edits = plan.get("edits") or []
+    if edits:
+        refused = write_edits(rec, edits, confirmed, backups)
+        if refused:
+            applied.after = f"not applied: {refused}"
+            rec.on_output(f"Not applied: {refused}")
+            return applied
+        for argv in plan.get("validate") or []:
+            result = rec.run(argv, "validate")
+            if not result.ok:
+                message = validator_message(result)
+                rec.on_output(f"Validation failed: {message}. Restoring the backup.")
+                restored = restore(rec, backups)
+                applied.after = (f"rolled back: {shlex.join(argv)} rejected the change: "
+                                 f"{message}" + ("" if restored else " (restore FAILED)"))
+                return applied
+    if run_commands(rec, plan):
+        applied.succeeded = True
+        return applied
+    if backups:
+        rec.on_output("A command failed; restoring the backup and running it again.")
+        restored = restore(rec, backups)
+        for argv in applied.restore_commands:
+            rec.run(argv, "rollback")
+        applied.after = "rolled back: a command failed" + ("" if restored else
+                                                           " (restore FAILED)")
+    return applied
+
+
+def rollback(applied: AppliedFix, facts: Facts, on_output: Output = _quiet, *,
+             password: str | None = None, root: RootAccess | None = None,
+             ask: Callable[[], str | None] | None = ask_on_tty) -> bool:
+    """Undo an applied config fix: restore its backups, then run its commands again (the
+    reload that makes the old config live, from the plan's undo). Records land in
+    applied.commands."""
+    if not applied.backups:
+        on_output("Nothing to roll back: this fix changed no file.")
+        return False
+    needs_root = not all(os.access(b["path"], os.W_OK)
+                         and os.access(os.path.dirname(b["path"]) or ".", os.W_OK)
+                         for b in applied.backups)
+    own = root is None
+    root = root or obtain(needs_root, password, ask)
+    try:
+        if not root.usable:
+            on_output(f"Cannot roll back: {root.access.reason}. Restore by hand:")
+            for item in applied.backups:
+                on_output("  " + shlex.join(item["undo"]))
+            return False
+        rec = _Recorder(root, on_output, applied.commands)
+        ok = restore(rec, applied.backups)
+        for argv in applied.restore_commands:
+            ok = rec.run(argv, "rollback").ok and ok
+        return ok
+    finally:
+        if own:
+            root.close()
+        facts.invalidate()
