@@ -117,3 +117,13 @@ def test_shipped_schema_is_the_generated_one() -> None:
     node = shipped["$defs"]["Node"]
     assert node["properties"]["kind"]["enum"] == ["check", "ask", "info", "end"]
     assert node["additionalProperties"] is False
+
+
+def test_optional_fix_arguments_are_accepted() -> None:
+    body = """\
+  - id: a
+    kind: end
+    text: x
+    fixes: [{action: nginx.set_buffer_size, args: {kind: auto, size: auto, signature: s}}]
+"""
+    assert lint(body) == []

@@ -50,6 +50,8 @@ def request_url(facts: Facts) -> CheckResult:
         "message": first.get("line", ""),
         "explanation": signature.explanation if signature else "",
         "log_file": first.get("source", ""),
+        "signature": first.get("signature") or "",
+        "upstream": (first.get("fields") or {}).get("upstream") or "",
     }
     evidence = _evidence(record, events)
     if record["error"] is not None:

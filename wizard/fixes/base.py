@@ -61,17 +61,19 @@ PlanFn = Callable[[dict[str, str], Facts], FixPlan]
 @dataclass(frozen=True)
 class FixAction:
     name: str
-    params: tuple[str, ...]
+    params: tuple[str, ...]  # required arguments
     plan: PlanFn
     doc: str
+    optional: tuple[str, ...] = ()  # arguments a flow may give, or leave out
 
 
 ACTIONS: dict[str, FixAction] = {}
 
 
-def fix_action(name: str, params: tuple[str, ...] = ()) -> Callable[[PlanFn], PlanFn]:
+def fix_action(name: str, params: tuple[str, ...] = (),
+               optional: tuple[str, ...] = ()) -> Callable[[PlanFn], PlanFn]:
     def register(fn: PlanFn) -> PlanFn:
-        ACTIONS[name] = FixAction(name, params, fn, (fn.__doc__ or "").strip())
+        ACTIONS[name] = FixAction(name, params, fn, (fn.__doc__ or "").strip(), optional)
         return fn
 
     return register

@@ -259,7 +259,8 @@ def _add_to_block(change: Change, line: int, kind: str, added: list[str]) -> Non
     change.add_after(line, added)
 
 
-@fix_action("nginx.set_buffer_size", params=("kind", "size"))
+@fix_action("nginx.set_buffer_size", params=("kind", "size"),
+            optional=("file", "line", "upstream", "signature"))
 def set_buffer_size(args: dict[str, str], facts: Facts) -> FixPlan:
     """Give nginx room for a backend's large response header (proxy_ or fastcgi_
     buffer_size and buffers, in the block of the pass). Optional args: file and line of

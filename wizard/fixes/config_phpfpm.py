@@ -131,7 +131,8 @@ def _seconds(text: str) -> int:
     return math.ceil(value)
 
 
-@fix_action("phpfpm.set_request_terminate_timeout", params=("pool", "seconds"))
+@fix_action("phpfpm.set_request_terminate_timeout", params=("pool", "seconds"),
+            optional=("conf",))
 def set_request_terminate_timeout(args: dict[str, str], facts: Facts) -> FixPlan:
     """Let a PHP-FPM pool's requests run as long as nginx waits for them."""
     pool, fpm = find_pool(args, facts)
@@ -178,7 +179,8 @@ def _socket_as_now(socket: str) -> list[list[str]]:
             ["chmod", f"{stat.S_IMODE(st.st_mode):04o}", socket]]
 
 
-@fix_action("phpfpm.set_listen_acl", params=("pool", "owner", "group", "mode"))
+@fix_action("phpfpm.set_listen_acl", params=("pool", "owner", "group", "mode"),
+            optional=("conf",))
 def set_listen_acl(args: dict[str, str], facts: Facts) -> FixPlan:
     """Make a pool's socket belong to nginx's worker user so nginx may connect to it."""
     pool, fpm = find_pool(args, facts)

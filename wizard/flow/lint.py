@@ -41,7 +41,7 @@ def lint_flow(flow: Flow) -> list[FlowError]:
                 err(ref.line, f"unknown fix action {ref.action!r}")
                 continue
             for arg in ref.args:
-                if arg not in action.params:
+                if arg not in action.params and arg not in action.optional:
                     err(ref.line, f"fix {ref.action} takes no argument {arg!r}")
             for param in action.params:
                 if param not in ref.args:
