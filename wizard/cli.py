@@ -198,6 +198,13 @@ def _headless_fix(session: Session, fix_id: str, confirmed: bool) -> int:
     print(f"Fix {plan['id']}: {plan['title']}")
     print(f"Because: {step.title}: {step.summary}")
     print("Needs root: " + ("yes" if plan["needs_root"] else "no"))
+    if plan.get("diff"):
+        print("Change:")
+        print(plan["diff"].rstrip("\n"))
+    if plan.get("validate"):
+        print("Checked before it takes effect (rolled back if it fails):")
+        for argv in plan["validate"]:
+            print("  $ " + shlex.join(argv))
     print("Commands:")
     for argv in plan["commands"]:
         print("  $ " + shlex.join(argv))
@@ -205,6 +212,10 @@ def _headless_fix(session: Session, fix_id: str, confirmed: bool) -> int:
         print("Undo:")
         for argv in plan["undo"]:
             print("  $ " + shlex.join(argv))
+    for note in plan.get("notes") or []:
+        print(f"Note: {note}")
+    if plan.get("verify"):
+        print(f"It worked when: {plan['verify']}")
     if not confirmed:
         print("Nothing was run. Add --yes to run these commands.")
         return EXIT_OK

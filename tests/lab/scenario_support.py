@@ -17,6 +17,7 @@ from typing import Any
 
 from tests.lab.harness import Lab
 from tests.support import require
+from wizard.engine.placeholders import unresolved
 
 REPO = Path(__file__).resolve().parents[2]
 WIZARD_TIMEOUT = 120.0  # the whole diagnose run; the wizard's own request waits 15s at most
@@ -63,7 +64,17 @@ def diagnose(lab: Lab, path: str, host: str = "127.0.0.1",
     except ValueError:
         raise AssertionError(f"diagnose printed no JSON (exit {proc.returncode}):\n"
                              f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}") from None
+    assert_words_filled(report)
     return proc.returncode, report
+
+
+def assert_words_filled(report: dict[str, Any]) -> None:
+    """Every {placeholder} in the flow's words was filled from what the check found: a
+    person must never read 'fastcgi_pass {target}'."""
+    transcript = json.loads(Path(report["transcript"]).read_text(encoding="utf-8"))
+    for step in transcript["transcript"]["steps"]:
+        left = unresolved(step["text"])
+        assert not left, f"step {step['node']} ({step['result']}) left {left}: {step['text']}"
 
 
 def explain(report: dict[str, Any]) -> str:

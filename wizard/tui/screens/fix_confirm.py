@@ -85,6 +85,7 @@ class FixConfirmScreen(ModalScreen[None]):
         self.query_one(Log).display = True
         self.query_one("#fix-verdict", Static).update(Text("Running..."))
         self.query_one("#fix-verdict").display = True
+        self.call_after_refresh(self.query_one(Log).scroll_visible, animate=False)
         self.refresh_bindings()
         cast("WizardApp", self.app).start_fix(self.index)
 
@@ -97,6 +98,8 @@ class FixConfirmScreen(ModalScreen[None]):
         widget = self.query_one("#fix-verdict", Static)
         widget.update(Text.assemble(literal(verdict, "bold green" if fixed else "bold red"),
                                     "\nEscape goes back to the steps."))
+        # At 80x24 the plan fills the dialog: bring the verdict into view, or it is missed.
+        self.call_after_refresh(widget.scroll_visible, animate=False)
 
     def action_cancel(self) -> None:
         if not self.started:
