@@ -8,90 +8,31 @@ site file, the services' running state) is put back afterwards.
 
 from __future__ import annotations
 
-import http.client
+import contextlib
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.pane import POLL, Pane
+from tests.e2e.debian_site import (
+    PHP_SERVICE,
+    PORT,
+    REPO,
+    service,
+    status_of,
+    wait_status,
+    walk_to,
+)
+from tests.e2e.pane import Pane
 from tests.support import require
-
-REPO = Path(__file__).resolve().parents[2]
-PORT = 18502
-SITE = Path("/etc/nginx/sites-enabled/n502-e2e")
-PHP_SERVICE = "php8.2-fpm"
-
-
-def service(name: str, verb: str) -> int:
-    return subprocess.run(["service", name, verb], capture_output=True, timeout=60,
-                          check=False).returncode
-
-
-def status_of(path: str) -> int | None:
-    """HTTP status of a GET to the test site, None when nothing answers."""
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status
-    except OSError:
-        return None
-    finally:
-        conn.close()
-
-
-def wait_status(path: str, wanted: int, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if status_of(path) == wanted:
-            return
-        time.sleep(POLL)
-    raise AssertionError(f"GET {path} never answered {wanted} (last: {status_of(path)})")
-
-
-def steps_done(screen: str) -> int:
-    """Steps with a verdict in the step list (not pending, not running)."""
-    marks = ("[ok]", "[!!]", "[! ]", "[??]", "[--]")
-    return sum(line[:34].count(mark) for line in screen.splitlines() for mark in marks)
-
-
-def wait_until(condition: Callable[[], bool], pane: Pane, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, pane.text()
-        time.sleep(POLL)
-
-
-@pytest.fixture
-def debian_site(tmp_path: Path) -> Iterator[Path]:
-    require(os.geteuid() == 0, "starting Debian's nginx and PHP-FPM services needs root")
-    for tool in ("service", "tmux", "nginx", "php-fpm8.2"):
-        require(shutil.which(tool) is not None or Path(f"/usr/sbin/{tool}").exists(),
-                f"{tool} is missing (tests/install-deps installs it)")
-    require(SITE.parent.is_dir(), "Debian's /etc/nginx/sites-enabled is missing")
-    was_running = {name: service(name, "status") == 0 for name in ("nginx", PHP_SERVICE)}
-    docroot = Path("/var/www/n502-e2e")
-    docroot.mkdir(parents=True, exist_ok=True)
-    (docroot / "index.php").write_text("<?php echo 'hello from php';\n")
-    SITE.write_text(
-        f"server {{\n  listen 127.0.0.1:{PORT};\n  root {docroot};\n  index index.php;\n"
-        "  location ~ \\.php$ {\n    include snippets/fastcgi-php.conf;\n"
-        "    fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n  }\n}\n")
-    try:
-        assert service(PHP_SERVICE, "start") == 0
-        assert service("nginx", "restart" if was_running["nginx"] else "start") == 0
-        wait_status("/index.php", 200)
-        yield docroot
-    finally:
-        SITE.unlink(missing_ok=True)
-        shutil.rmtree(docroot, ignore_errors=True)
-        for name, running in was_running.items():
-            service(name, "restart" if running else "stop")
 
 
 @pytest.fixture
@@ -112,14 +53,7 @@ def test_stopped_phpfpm_is_found_and_fixed_with_f_then_y(debian_site: Path, pane
     pane.tmux("-f", "/dev/null", "new-session", "-d", "-s", "wiz", "-x", "80", "-y", "24",
               "-c", str(REPO), "-e", f"XDG_STATE_HOME={tmp_path}", *record, *command)
     pane.wait_for("Press Enter to run this check.")
-    # One Enter per step, reading each finding, until the walk reaches PHP-FPM's: the
-    # finished step stays highlighted, so its fix shows in the footer.
-    for _ in range(12):
-        if "> [!!] PHP-FPM running" in pane.text():
-            break
-        done = steps_done(pane.text())
-        pane.keys("Enter")
-        wait_until(lambda before=done: steps_done(pane.text()) > before, pane)
+    walk_to(pane, "PHP-FPM running")
     screen = pane.wait_for("f Fix: Start php8.2-fpm")
     assert "[!!] PROBLEM  PHP-FPM running" in screen, screen
     assert "php8.2-fpm) is not running" in screen
@@ -136,3 +70,87 @@ def test_stopped_phpfpm_is_found_and_fixed_with_f_then_y(debian_site: Path, pane
     pane.wait_for("Enter Next")
     pane.keys("q")
     assert pane.wait_exit() == "0"
+
+
+@pytest.fixture
+def sudo_user() -> Iterator[tuple[str, str, Path]]:
+    """A real user whose sudo asks for its password, allowed to run `service` only."""
+    for tool in ("sudo", "useradd", "userdel", "chpasswd", "visudo", "runuser"):
+        require(shutil.which(tool) is not None, f"{tool} is missing (Debian: sudo, passwd)")
+    name = f"n502t{uuid.uuid4().hex[:8]}"
+    password = "Pw-" + secrets.token_urlsafe(12)
+    dropin = Path(f"/etc/sudoers.d/n502-e2e-{name}")
+    # pytest's own temp folders are root-only: the user's home must be reachable by it.
+    home = Path(tempfile.mkdtemp(prefix="n502-home-"))
+    assert run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell",
+                "/bin/sh", name]).returncode == 0
+    try:
+        shutil.chown(home, name)
+        home.chmod(0o700)
+        assert run(["chpasswd"], f"{name}:{password}\n").returncode == 0
+        dropin.write_text(f"{name} ALL=(root) /usr/sbin/service\n")
+        dropin.chmod(0o440)
+        assert run(["visudo", "-cf", str(dropin)]).returncode == 0
+        # The interpreter may live under /root (pyenv); let this user pass through /root
+        # (x only, no listing) for the length of the test.
+        grants = [d for d in ("/root",) if Path(sys.executable).resolve().is_relative_to(d)]
+        for folder in grants:
+            require(shutil.which("setfacl") is not None, "setfacl is missing (Debian: acl)")
+            assert run(["setfacl", "-m", f"u:{name}:x", folder]).returncode == 0
+        readable = run(["runuser", "-u", name, "--", sys.executable, "-c", "import wizard"],
+                       cwd=str(REPO))
+        require(readable.returncode == 0, f"the test user cannot run the wizard from {REPO}: "
+                                          f"{readable.stderr.strip()[-200:]}")
+        yield name, password, home
+    finally:
+        if shutil.which("setfacl"):
+            run(["setfacl", "-x", f"u:{name}", "/root"])
+        dropin.unlink(missing_ok=True)
+        run(["userdel", "--force", name])
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(f"/run/sudo/ts/{name}", ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"/run/sudo/ts/{name}")
+
+
+def run(argv: list[str], stdin: str | None = None,
+        cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
+                          check=False, cwd=cwd)
+
+
+def test_sudo_password_typed_in_the_tui_session_runs_the_fix(
+        debian_site: Path, pane: Pane, sudo_user: tuple[str, str, Path]) -> None:
+    name, password, home = sudo_user
+    assert service(PHP_SERVICE, "stop") == 0
+    wait_status("/index.php", 502)
+    command = ["runuser", "-u", name, "--", "env", f"HOME={home}",
+               f"XDG_STATE_HOME={home}", sys.executable, "-m", "wizard", "--url",
+               f"http://127.0.0.1:{PORT}/index.php", "--since", "5m"]
+    record = ["sh", "-c", '"$@"; echo "$?" > "$0"', str(pane.status_file)]
+    pane.tmux("-f", "/dev/null", "new-session", "-d", "-s", "wiz", "-x", "80", "-y", "24",
+              "-c", str(REPO), *record, *command)
+    pane.wait_for("Press Enter to run this check.")
+    walk_to(pane, "PHP-FPM running")
+    pane.wait_for("f Fix: Start php8.2-fpm")
+    pane.keys("f")
+    pane.wait_for("Run it? y = yes")
+    pane.keys("y")
+    # The wizard steps aside; sudo itself asks on the terminal, and nothing is echoed.
+    pane.wait_for(f"[sudo] password for {name}:")
+    pane.keys("-l", password)
+    pane.keys("Enter")
+    verdict = pane.wait_for("Escape goes back to the steps.", seconds=60)
+    assert "Fixed: the check now passes." in verdict, verdict
+    assert status_of("/index.php") == 200
+    assert password not in pane.tmux("capture-pane", "-p", "-S", "-200", "-t", "wiz")
+    pane.keys("Escape")
+    pane.wait_for("Enter Next")
+    pane.keys("q")
+    assert pane.wait_exit() == "0"
+    transcripts = list((home / "nginx-502-wizard").glob("session-*.json"))
+    assert transcripts, "the session left no transcript"
+    saved = transcripts[0].read_text()
+    assert password not in saved
+    ran = [c["argv"] for f in json.loads(saved)["transcript"]["fixes"] for c in f["commands"]]
+    assert ["sudo", "-n", "service", "php8.2-fpm", "start"] in ran, ran

@@ -148,12 +148,12 @@ class Session:
         its rollback only, and never recorded."""
         # runs commands: imported only when a fix is confirmed
         from wizard.fixes.apply import apply_fix, rollback
-        from wizard.fixes.privilege import ask_on_tty, obtain
+        from wizard.fixes.privilege import ask_on_tty, obtain, probe_of
 
         if offer.plan is None:
             raise ValueError(f"fix {offer.action} has no plan: {offer.unavailable}")
         root = obtain(bool(offer.plan.get("needs_root")), password,
-                      ask_on_tty if self.headless else None)
+                      ask_on_tty if self.headless else None, probe_of(offer.plan))
         try:
             applied = apply_fix(offer.plan, self.facts, on_output, root=root)
             applied.before = f"{step.status}: {step.summary}"

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wizard.engine.transcript import AppliedFix
-from wizard.fixes.privilege import RootAccess, ask_on_tty, obtain
+from wizard.fixes.privilege import RootAccess, ask_on_tty, obtain, probe_of
 from wizard.host.commands import CommandResult, which
 from wizard.host.facts import Facts
 
@@ -241,7 +241,7 @@ def apply_fix(plan: dict[str, Any], facts: Facts, on_output: Output = _quiet, *,
     `ask` for one). Facts are invalidated afterwards."""
     confirmed = time.time()
     own = root is None
-    root = root or obtain(bool(plan.get("needs_root")), password, ask)
+    root = root or obtain(bool(plan.get("needs_root")), password, ask, probe_of(plan))
     try:
         if not root.usable:
             return _not_run(plan, root.access.reason, root, on_output, confirmed)

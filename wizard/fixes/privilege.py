@@ -22,10 +22,12 @@ the real terminal (`sudo -v`, then `sudo -n` for each command), not from a worke
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
 import secrets
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -62,16 +64,23 @@ class Access:
         return self.mode == "password"
 
 
-def check_access(needs_root: bool) -> Access:
-    """Find out, without asking anybody anything, how root can be had for a plan."""
+def check_access(needs_root: bool, probe: list[str] | None = None) -> Access:
+    """Find out, without asking anybody anything, how root can be had for a plan.
+
+    `probe` is the plan's first command: sudoers often allows only some commands (say
+    `service`), so asking sudo about that very command (`sudo -n -l -- argv`) gives the
+    true answer where `sudo -n true` would be refused."""
     if not needs_root or os.geteuid() == 0:
         return Access("direct")
     if which("sudo") is None:
         return Access("denied", "root is needed, and sudo is not installed")
-    result = run(["sudo", "-n", "true"], timeout=SUDO_CHECK_TIMEOUT, env=_c_locale_env())
+    question = ["sudo", "-n", "-l", "--", *probe] if probe else ["sudo", "-n", "true"]
+    result = run(question, timeout=SUDO_CHECK_TIMEOUT, env=_c_locale_env())
     if result.ok:
         return Access("sudo")
     text = result.output or result.error or ""
+    if probe and not text:  # `sudo -l CMD` says nothing when CMD is not allowed
+        return Access("denied", f"sudo does not allow this user to run {probe[0]}")
     if _NOT_ALLOWED.search(text):
         return Access("denied", f"this user may not use sudo here ({_first_line(text)})")
     if _NEEDS_PASSWORD.search(text):
@@ -200,11 +209,41 @@ class RootAccess:
                              duration=time.monotonic() - started)
 
 
+SUDO_ASK_TIMEOUT = 300.0  # a person typing a password at 3 a.m. may take a while
+
+
+def authenticate_on_terminal(probe: list[str] | None = None,
+                             timeout: float = SUDO_ASK_TIMEOUT) -> Access:
+    """Let sudo itself ask for the password on the person's own terminal, while the TUI is
+    suspended: the password never passes through this program at all. sudo then caches
+    the credential for this terminal, so the fix's commands run with `sudo -n` (their
+    processes share the terminal). Returns the access that results."""
+    sudo = which("sudo")
+    if sudo is None:
+        return Access("denied", "root is needed, and sudo is not installed")
+    print("\nThe fix needs root. sudo asks for your password below "
+          "(nothing is shown while you type).", flush=True)
+    # Whatever happens here (wrong password, timeout), the check below says where we stand.
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run([sudo, "-v", "-p", "[sudo] password for %p: "], timeout=timeout,
+                       check=False, env=_c_locale_env())
+    return check_access(True, probe)
+
+
+def probe_of(plan: dict[str, object]) -> list[str] | None:
+    """The command to ask sudo about for a plan: its first one, the one the fix is for."""
+    commands = plan.get("commands")
+    if isinstance(commands, list) and commands and isinstance(commands[0], list):
+        return [str(part) for part in commands[0]]
+    return None
+
+
 def obtain(needs_root: bool, password: str | None = None,
-           ask: Callable[[], str | None] | None = ask_on_tty) -> RootAccess:
+           ask: Callable[[], str | None] | None = ask_on_tty,
+           probe: list[str] | None = None) -> RootAccess:
     """Root access for one fix. A password is used (or asked for) only when sudo needs one;
     check `.usable` and `.access.reason` before running anything."""
-    access = check_access(needs_root)
+    access = check_access(needs_root, probe)
     if access.mode != "password":
         return RootAccess(access)
     if password is None and ask is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import events, work
-from textual.app import App, SystemCommand
+from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -22,6 +22,7 @@ from wizard.engine.events import WalkFinished
 from wizard.engine.report import build_report, render_markdown
 from wizard.engine.runner import Session
 from wizard.engine.transcript_store import save_transcript
+from wizard.fixes.privilege import authenticate_on_terminal, check_access, probe_of
 from wizard.flow.library import find_flow
 from wizard.flow.model import Flow
 from wizard.host.facts import Facts
@@ -139,8 +140,28 @@ class WizardApp(App[int]):
         self.push_screen(FixConfirmScreen(entry.index, offer, self.fix_backend))
 
     def start_fix(self, index: int, offer_index: int = 0) -> None:
+        step = self.session.transcript.steps[index]
+        plan = [o for o in step.fixes if o.plan][offer_index].plan or {}
+        self._ensure_root(bool(plan.get("needs_root")), probe_of(plan))
         self.state.fix_running = True
         self._run_fix(index, offer_index)
+
+    def _ensure_root(self, needs_root: bool, probe: list[str] | None) -> None:
+        """When sudo wants a password, step aside and let sudo ask on the real terminal:
+        the password never enters the app. Without a terminal, the fix reports the
+        commands to run by hand."""
+        if not check_access(needs_root, probe).needs_password:
+            return
+        try:
+            with self.suspend():
+                access = authenticate_on_terminal(probe)
+        except SuspendNotSupported:
+            self.notify("sudo needs a password, and this terminal cannot hand over to it.",
+                        severity="warning")
+            return
+        if access.needs_password:
+            self.notify("sudo did not accept a password; the fix will show the commands "
+                        "to run yourself.", severity="warning")
 
     @work(thread=True, group="fix", exit_on_error=False)
     def _run_fix(self, index: int, offer_index: int) -> None:
