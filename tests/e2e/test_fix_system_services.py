@@ -80,6 +80,7 @@ def sudo_user() -> Iterator[tuple[str, str, Path]]:
     name = f"n502t{uuid.uuid4().hex[:8]}"
     password = "Pw-" + secrets.token_urlsafe(12)
     dropin = Path(f"/etc/sudoers.d/n502-e2e-{name}")
+    acl_before: dict[str, str] = {}
     # pytest's own temp folders are root-only: the user's home must be reachable by it.
     home = Path(tempfile.mkdtemp(prefix="n502-home-"))
     assert run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell",
@@ -96,6 +97,7 @@ def sudo_user() -> Iterator[tuple[str, str, Path]]:
         grants = [d for d in ("/root",) if Path(sys.executable).resolve().is_relative_to(d)]
         for folder in grants:
             require(shutil.which("setfacl") is not None, "setfacl is missing (Debian: acl)")
+            acl_before[folder] = run(["getfacl", "-c", "-p", folder]).stdout
             assert run(["setfacl", "-m", f"u:{name}:x", folder]).returncode == 0
         readable = run(["runuser", "-u", name, "--", sys.executable, "-c", "import wizard"],
                        cwd=str(REPO))
@@ -103,8 +105,9 @@ def sudo_user() -> Iterator[tuple[str, str, Path]]:
                                           f"{readable.stderr.strip()[-200:]}")
         yield name, password, home
     finally:
-        if shutil.which("setfacl"):
-            run(["setfacl", "-x", f"u:{name}", "/root"])
+        for folder, acl in acl_before.items():  # put the folder's ACL back as it was
+            run(["setfacl", "-b", folder])
+            run(["setfacl", "--set-file=-", folder], stdin=acl)
         dropin.unlink(missing_ok=True)
         run(["userdel", "--force", name])
         shutil.rmtree(home, ignore_errors=True)
