@@ -155,5 +155,9 @@ def test_sudo_password_typed_in_the_tui_session_runs_the_fix(
     assert transcripts, "the session left no transcript"
     saved = transcripts[0].read_text()
     assert password not in saved
-    ran = [c["argv"] for f in json.loads(saved)["transcript"]["fixes"] for c in f["commands"]]
+    fixes = json.loads(saved)["transcript"]["fixes"]
+    ran = [c["argv"] for f in fixes for c in f["commands"]]
     assert ["sudo", "-n", "service", "php8.2-fpm", "start"] in ran, ran
+    # After the fix the check ran again, and so did the visitor's request.
+    assert fixes[0]["after"].startswith("ok: ")
+    assert f"the address now: http://127.0.0.1:{PORT}/index.php answers 200" in fixes[0]["after"]

@@ -164,6 +164,10 @@ class Session:
                 applied.succeeded = applied.succeeded and after.status == Status.OK
                 on_output(("Fixed: the check now passes. " if applied.succeeded else
                            "Not fixed: ") + after.summary)
+                address = self._recheck_address(step)
+                if address:
+                    applied.after += f"; the address now: {address}"
+                    on_output(f"The address now: {address}")
                 if not applied.succeeded and applied.backups:
                     on_output("The check still fails after the config change: rolling back.")
                     restored = rollback(applied, self.facts, on_output, root=root)
@@ -176,6 +180,16 @@ class Session:
             root.close()
         self.transcript.fixes.append(applied)
         return applied
+
+    def _recheck_address(self, fixed: Step) -> str | None:
+        """Request --url again after a fix (the visitor's view, beside the check's), when
+        the flow has a request.url step and the fixed step was not that one."""
+        if not self.facts.options.url:
+            return None
+        node = next((n for n in self.flow.nodes if n.check == "request.url"), None)
+        if node is None or node.id == fixed.node:
+            return None
+        return self._run_check_node(node)[0].summary
 
     def _stop(self, error: str | None) -> None:
         self.current = None
