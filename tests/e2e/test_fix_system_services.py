@@ -107,7 +107,10 @@ def sudo_user() -> Iterator[tuple[str, str, Path]]:
     finally:
         for folder, acl in acl_before.items():  # put the folder's ACL back as it was
             run(["setfacl", "-b", folder])
-            run(["setfacl", "--set-file=-", folder], stdin=acl)
+            extended = [ln for ln in acl.splitlines() if ln.strip()
+                        and not ln.startswith(("user::", "group::", "other::"))]
+            if extended:  # setting the base entries back would add a mask of its own
+                run(["setfacl", "--set-file=-", folder], stdin=acl)
         dropin.unlink(missing_ok=True)
         run(["userdel", "--force", name])
         shutil.rmtree(home, ignore_errors=True)
