@@ -157,6 +157,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     flow = find_flow(options.flow, options.flow_dirs)
     facts = _make_facts(args, options)
     session = Session(flow, facts, check_timeout=args.check_timeout)
+    session.prefetch()
     transcript = session.run()
     if args.save_snapshot:
         _write(args.save_snapshot, json.dumps(facts.to_snapshot(), indent=1) + "\n")

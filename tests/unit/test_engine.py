@@ -239,3 +239,12 @@ def test_a_root_cause_ranks_before_what_it_explains(recorded, test_checks) -> No
     facts = recorded({})
     report = build_report(Session(parse_flow(EXPLAINS_FLOW, "e.yaml"), facts).run(), facts)
     assert [c["id"] for c in report["causes"]] == ["server_name_mismatch", "upstream_down"]
+
+
+def test_facts_needed_are_what_the_flows_checks_declare() -> None:
+    from wizard.flow.library import find_flow
+
+    session = Session(find_flow("nginx-502"), Facts())
+    needed = session.facts_needed()
+    assert {"nginx", "phpfpm", "error_log_events", "upstream_probes", "firewall"} <= set(needed)
+    assert "system" not in needed  # read by the report, not by a check

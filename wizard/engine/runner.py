@@ -122,6 +122,18 @@ class Session:
             self._stop(None)
         return step
 
+    def facts_needed(self) -> list[str]:
+        """The facts this flow's checks declare they read."""
+        names = {name for node in self.flow.nodes if node.check in REGISTRY
+                 for name in REGISTRY[node.check or ""].facts}
+        return sorted(names)
+
+    def prefetch(self) -> None:
+        """Gather every fact the flow will read at once, in parallel: commands, probes and
+        log reads overlap instead of waiting for each check in turn."""
+        if not self.facts.replay:
+            self.facts.gather(self.facts_needed())
+
     def run(self) -> Transcript:
         """Walk to the end without a person (headless)."""
         try:
