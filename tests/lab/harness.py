@@ -161,6 +161,16 @@ php_admin_flag[display_errors] = off
 """
 
 
+# A server block whose proxy_pass line lacks its ';': nginx -t rejects it at line 5.
+BROKEN_INCLUDE = (
+    "server {\n"
+    "    listen 127.0.0.1:{closed_port};\n"
+    "    location / {\n"
+    "        proxy_pass http://127.0.0.1:9\n"  # the missing ';'
+    "    }\n"
+    "}\n")
+
+
 class LabError(RuntimeError):
     """The lab could not start; the message carries the log tail that says why."""
 

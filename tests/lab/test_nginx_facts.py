@@ -11,7 +11,7 @@ from collections.abc import Callable
 import psutil
 import pytest
 
-from tests.lab.harness import Lab, LabError
+from tests.lab.harness import BROKEN_INCLUDE, Lab, LabError
 from tests.support import require
 from wizard.checks.nginx import nginx_config_valid, nginx_running
 from wizard.checks.ports import ports_listening
@@ -52,13 +52,7 @@ def test_discovers_the_running_master_not_etc_nginx(lab: Lab) -> None:
 
 def test_syntax_error_in_included_file_is_invalid_with_file_and_line(make_lab: MakeLab) -> None:
     lab = make_lab(php=False, http_extra="    include {prefix}/conf.d/*.conf;")
-    broken = lab.write_file("conf.d/shop.conf", (
-        "server {\n"
-        "    listen 127.0.0.1:{closed_port};\n"
-        "    location / {\n"
-        "        proxy_pass http://127.0.0.1:9\n"   # the missing ';'
-        "    }\n"
-        "}\n"))
+    broken = lab.write_file("conf.d/shop.conf", BROKEN_INCLUDE)
     facts = Facts(lab.options())
 
     res = nginx_config_valid(facts)

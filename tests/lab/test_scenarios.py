@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.lab.harness import Lab, LabError, free_port
+from tests.lab.harness import BROKEN_INCLUDE, Lab, LabError, free_port
 from tests.lab.scenario_support import (
     assert_first_cause,
     concurrent_requests,
@@ -240,13 +240,7 @@ def test_nginx_stopped_is_nginx_not_running(make_lab: MakeLab) -> None:
 def test_syntax_error_in_an_included_file_is_nginx_config_invalid(make_lab: MakeLab) -> None:
     lab = make_lab(http_extra="    include {prefix}/conf.d/*.conf;")
     assert lab.request("/index.php")[0] == 200
-    broken = lab.write_file("conf.d/shop.conf", (
-        "server {\n"
-        "    listen 127.0.0.1:{closed_port};\n"
-        "    location / {\n"
-        "        proxy_pass http://127.0.0.1:9\n"  # the missing ';'
-        "    }\n"
-        "}\n"))
+    broken = lab.write_file("conf.d/shop.conf", BROKEN_INCLUDE)
     lab.stop_nginx()
     with pytest.raises(LabError, match="unexpected"):
         lab.start_nginx()  # the restart fails on the broken include

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,23 @@ def test_the_buffer_fix_is_not_offered_for_other_log_errors() -> None:
 
     with pytest.raises(FixNotApplicable, match="does not show a too-big response header"):
         set_buffer_size({"kind": "auto", "signature": "upstream_refused"}, facts())
+
+
+def test_a_command_that_hangs_silently_is_ended_at_its_timeout() -> None:
+    from wizard.fixes.apply import stream
+
+    started = time.monotonic()
+    lines: list[str] = []
+    result = stream(["sh", "-c", "echo before; exec sleep 30"], lines.append, timeout=1.0)
+    assert result.returncode is None and result.error == "timed out after 1s"
+    assert lines == ["before"] and result.stdout == "before\n"
+    assert time.monotonic() - started < 10
+
+
+def test_output_without_a_final_newline_and_bad_bytes_still_arrive() -> None:
+    from wizard.fixes.apply import stream
+
+    lines: list[str] = []
+    result = stream(["printf", "a\\nb\\377c"], lines.append)
+    assert result.returncode == 0
+    assert lines == ["a", "b\ufffdc"]

@@ -17,15 +17,17 @@ re-runs the check afterwards and calls `rollback` when it still fails.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
+import selectors
 import shlex
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from wizard.engine.transcript import AppliedFix
 from wizard.fixes.privilege import RootAccess, ask_on_tty, obtain, probe_of
@@ -45,7 +47,8 @@ def _quiet(line: str) -> None:
 
 def stream(argv: list[str], on_output: Output,
            timeout: float = COMMAND_TIMEOUT) -> CommandResult:
-    """Run argv (no shell), passing each output line on as it comes; never raises."""
+    """Run argv, passing each output line on as it comes; killed after `timeout` even
+    when it hangs without printing anything."""
     started = time.monotonic()
     program = argv[0] if os.sep in argv[0] else which(argv[0])
     if program is None:
@@ -53,25 +56,67 @@ def stream(argv: list[str], on_output: Output,
     try:
         proc = subprocess.Popen(  # argv list from a plan, no shell
             [program, *argv[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, errors="replace",
+            stderr=subprocess.STDOUT,
         )
     except OSError as exc:
         return CommandResult(argv, None, error=f"could not run {argv[0]}: {exc.strerror}")
-    lines: list[str] = []
     assert proc.stdout is not None
-    for line in proc.stdout:  # a command that hangs without output is ended by wait() below
-        lines.append(line)
-        on_output(line.rstrip("\n"))
-        if time.monotonic() - started > timeout:
-            break
-    try:
-        code: int | None = proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
-    except subprocess.TimeoutExpired:
+    output = _LineStream(on_output)
+    finished = _pump(proc.stdout, output, deadline=started + timeout)
+    if not finished:
         proc.kill()
-        proc.wait()
-        return CommandResult(argv, None, "".join(lines), error=f"timed out after {timeout:g}s",
+    try:
+        code: int | None = proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # killed, yet not gone: report, do not hang
+        code = None
+    proc.stdout.close()
+    output.flush()
+    if not finished or code is None:
+        return CommandResult(argv, None, output.text, error=f"timed out after {timeout:g}s",
                              duration=time.monotonic() - started)
-    return CommandResult(argv, code, "".join(lines), duration=time.monotonic() - started)
+    return CommandResult(argv, code, output.text, duration=time.monotonic() - started)
+
+
+def _pump(pipe: IO[bytes], output: _LineStream, deadline: float) -> bool:
+    """Copy the pipe into `output` until end of file (True) or the deadline (False)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(pipe, selectors.EVENT_READ)
+        while (left := deadline - time.monotonic()) > 0:
+            if not selector.select(timeout=min(left, 0.5)):
+                continue
+            chunk = os.read(pipe.fileno(), 65536)
+            if not chunk:
+                return True
+            output.feed(chunk)
+    return False
+
+
+class _LineStream:
+    """Bytes in, whole lines out to `on_output` (UTF-8, bad bytes replaced), all kept."""
+
+    def __init__(self, on_output: Output) -> None:
+        self.on_output = on_output
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.pending = ""
+        self.parts: list[str] = []
+
+    def feed(self, chunk: bytes) -> None:
+        text = self.decoder.decode(chunk)
+        self.parts.append(text)
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            self.on_output(line)
+
+    def flush(self) -> None:
+        tail = self.decoder.decode(b"", final=True)
+        self.parts.append(tail)
+        if self.pending + tail:
+            self.on_output(self.pending + tail)
+        self.pending = ""
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
 
 class _Recorder:
