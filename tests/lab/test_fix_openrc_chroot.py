@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.rootfs import debootstrap_once
 from tests.support import require
 from wizard.fixes.service import plan_verb
 from wizard.fixes.service_backend import RUNNING, STOPPED
@@ -29,18 +30,6 @@ STATE_DIRS = ("started", "starting", "stopping", "inactive", "wasinactive", "fai
               "hotplugged", "daemons", "options", "exclusive", "scheduled", "tmp")
 
 pytestmark = pytest.mark.root
-
-
-def build_rootfs() -> None:
-    if (ROOTFS / "sbin/rc-service").exists():
-        return
-    partial = ROOTFS.with_name(ROOTFS.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    made = subprocess.run(["debootstrap", "--variant=minbase", "--include=openrc",
-                           "bookworm", str(partial), "http://deb.debian.org/debian"],
-                          capture_output=True, text=True, timeout=900, check=False)
-    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
-    partial.rename(ROOTFS)
 
 
 class OpenRCRoot:
@@ -64,7 +53,7 @@ def openrc(tmp_path: Path) -> Iterator[OpenRCRoot]:
     require(os.geteuid() == 0, "chroot and mount namespaces need root")
     for tool in ("debootstrap", "chroot", "mount"):
         require(shutil.which(tool) is not None, f"{tool} is missing (Debian: debootstrap)")
-    build_rootfs()
+    debootstrap_once(ROOTFS, "openrc", "sbin/rc-service")
     service = f"n502-{uuid.uuid4().hex[:6]}"
     script = ROOTFS / "etc/init.d" / service
     script.write_text("#!/sbin/openrc-run\ndescription=\"nginx-502-wizard test service\"\n"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.rootfs import debootstrap_once
 from tests.support import require
 from wizard.fixes.service import plan_verb
 from wizard.fixes.service_backend import RUNNING, STOPPED
@@ -28,20 +29,6 @@ BOOT_DEADLINE = 90.0
 POLL = 0.1  # poll interval of a wait with a deadline
 
 pytestmark = pytest.mark.root
-
-
-def build_rootfs() -> None:
-    """A minimal Debian with systemd, made once and kept (about a minute, from Debian's
-    own archive); a half-made one is removed so the next run starts clean."""
-    if (ROOTFS / "usr/lib/systemd/systemd").exists():
-        return
-    partial = ROOTFS.with_name(ROOTFS.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    made = subprocess.run(["debootstrap", "--variant=minbase", "--include=systemd,dbus",
-                           "bookworm", str(partial), "http://deb.debian.org/debian"],
-                          capture_output=True, text=True, timeout=900, check=False)
-    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
-    partial.rename(ROOTFS)
 
 
 def _descendant_named(pid: int, comm: str) -> int | None:
@@ -110,7 +97,7 @@ def machine() -> Iterator[Machine]:
     for tool in ("systemd-nspawn", "debootstrap", "nsenter"):
         require(shutil.which(tool) is not None,
                 f"{tool} is missing (Debian: systemd-container, debootstrap, util-linux)")
-    build_rootfs()
+    debootstrap_once(ROOTFS, "systemd,dbus", "usr/lib/systemd/systemd")
     unit = ROOTFS / "etc/systemd/system" / f"{UNIT}.service"
     unit.write_text("[Unit]\nDescription=nginx-502-wizard test service\n\n"
                     "[Service]\nExecStart=/bin/sleep infinity\n\n"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -17,7 +16,6 @@ from wizard.fixes.apply import BACKUP_INFIX
 from wizard.fixes.base import FileEdit, FixNotApplicable
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
-_INDENT = re.compile(r"^[ \t]*")
 
 
 def read_config(path: str) -> tuple[str, str]:
@@ -38,11 +36,6 @@ def read_config(path: str) -> tuple[str, str]:
     except UnicodeDecodeError:
         raise FixNotApplicable(f"{path} is not UTF-8 text; not editing it") from None
     return text, hashlib.sha256(data).hexdigest()
-
-
-def indent_of(line: str) -> str:
-    match = _INDENT.match(line)
-    return match.group(0) if match else ""
 
 
 @dataclass

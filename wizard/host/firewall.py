@@ -992,17 +992,6 @@ def analyse(r: Readings, traffic: list[Traffic]) -> dict[str, Any]:
     }
 
 
-def detect_firewall() -> str:
-    """Only the name of the active firewall (for the report header and the fixes)."""
-    r = read_host()
-    iptables = {v: parse_iptables_s(text) for v, text in r.iptables.items()}
-    try:
-        nft = parse_nft_json(r.nft_json) if r.nft_json else None
-    except (ValueError, KeyError, TypeError):
-        nft = None
-    return detect_backend(r, iptables, nft)
-
-
 @fact("firewall")
 def firewall_facts(facts: Facts) -> dict[str, Any]:
     traffic = traffic_that_matters(facts.try_get("nginx"), facts.options.url)

@@ -111,6 +111,3 @@ class StepDetail(VerticalScroll):
 
     def tick(self, entry: Entry, state: WalkState) -> None:
         self._set("detail-state", state_line(entry, state))
-
-    def choice_key(self, index: int) -> Any:
-        return self.query_one(ChoiceList).get_option_at_index(index).id
