@@ -136,3 +136,28 @@ async def test_q_asks_only_while_a_fix_runs(marker: MarkerFlow, tmp_path: Path) 
     finally:
         release(fifo)
     assert (tmp_path / "session.json").exists()
+
+
+async def test_several_fixes_are_chosen_by_number_before_the_plan(
+        marker: MarkerFlow, tmp_path: Path) -> None:
+    from wizard.flow.model import FixRef
+    from wizard.tui.screens.fix_choice import FixChoiceScreen
+
+    flow = marker("fail")
+    outcome = flow.nodes[0].on["bad"]
+    outcome.fixes = [*outcome.fixes, FixRef("test.touch", {**outcome.fixes[0].args,
+                                                            "how": "touch"})]
+    app = marker_app(flow, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drive(pilot, ["enter", "k", "f"])
+        assert isinstance(app.screen, FixChoiceScreen)
+        text = screen_text(app)
+        assert "1. Create the marker" in text and "2. Create the marker" in text
+        await drive(pilot, ["2"])
+        assert isinstance(app.screen, FixConfirmScreen)
+        assert "$ touch " in screen_text(app)  # the second plan, not the first
+        await drive(pilot, ["y"])
+        assert "Fixed: the check now passes." in screen_text(app)
+        await drive(pilot, ["escape", "f"])
+        await drive(pilot, ["escape"])  # Escape on the choice backs out, nothing runs
+        assert not isinstance(app.screen, FixChoiceScreen | FixConfirmScreen)

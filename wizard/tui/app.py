@@ -21,6 +21,7 @@ from textual.screen import Screen
 from wizard.engine.events import WalkFinished
 from wizard.engine.report import build_report, render_markdown
 from wizard.engine.runner import Session
+from wizard.engine.transcript import FixOffer
 from wizard.engine.transcript_store import save_transcript
 from wizard.fixes.privilege import authenticate_on_terminal, check_access, probe_of
 from wizard.flow.library import find_flow
@@ -41,6 +42,7 @@ from wizard.tui.messages import (
 )
 from wizard.tui.palette import palette_commands
 from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
+from wizard.tui.screens.fix_choice import FixChoiceScreen
 from wizard.tui.screens.fix_confirm import FixConfirmScreen
 from wizard.tui.screens.help import HelpScreen
 from wizard.tui.screens.summary import SummaryScreen
@@ -136,8 +138,20 @@ class WizardApp(App[int]):
         if self.state.fix_running:
             self.notify("A fix is already running.")
             return
-        offer = entry.plans[0]
-        self.push_screen(FixConfirmScreen(entry.index, offer, self.fix_backend))
+        plans = entry.plans
+        if len(plans) == 1:
+            self._confirm_fix(entry.index, plans, 0)
+            return
+
+        def chosen(offer_index: int | None) -> None:
+            if offer_index is not None:
+                self._confirm_fix(entry.index, plans, offer_index)
+
+        self.push_screen(FixChoiceScreen(plans), chosen)
+
+    def _confirm_fix(self, index: int, plans: list[FixOffer], offer_index: int) -> None:
+        self.push_screen(FixConfirmScreen(index, plans[offer_index], self.fix_backend,
+                                          offer_index))
 
     def start_fix(self, index: int, offer_index: int = 0) -> None:
         step = self.session.transcript.steps[index]
@@ -181,7 +195,8 @@ class WizardApp(App[int]):
             self.screen.add_output(message.line)
 
     def on_fix_finished(self, message: FixFinished) -> None:
-        self.state.record_fix(message.index, message.verdict, message.fixed)
+        self.state.record_fix(message.index, message.verdict, message.fixed,
+                              message.applied.id if message.applied else None)
         self.walk.query_one(HostSummary).forget()
         self.gather_host()  # the fix changed the host: show it afresh
         self.walk.refresh_view()

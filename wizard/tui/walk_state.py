@@ -80,10 +80,12 @@ class WalkState:
             self.stop_running()
             self.waiting = isinstance(event, AnswerNeeded)
 
-    def record_fix(self, index: int, verdict: str, fixed: bool) -> None:
+    def record_fix(self, index: int, verdict: str, fixed: bool,
+                   plan_id: str | None = None) -> None:
         self.fix_running = False
         step = self.session.transcript.steps[index]
-        plan = next((offer.plan for offer in step.fixes if offer.plan), None) or {}
+        plans = [offer.plan for offer in step.fixes if offer.plan]
+        plan = next((p for p in plans if p.get("id") == plan_id), plans[0] if plans else {})
         self.fixes.append(FixRecord(index, str(plan.get("title", "fix")), verdict, fixed))
 
     def entries(self) -> list[Entry]:
