@@ -12,14 +12,10 @@ import pytest
 
 from wizard.checks.firewall import firewall_ports
 from wizard.host.facts import Facts
-from wizard.host.firewall import (
-    Readings,
-    Traffic,
-    analyse,
-    parse_iptables_s,
-    parse_nft_json,
-    traffic_that_matters,
-)
+from wizard.host.firewall import Readings, analyse
+from wizard.host.firewall_iptables import parse_iptables_s
+from wizard.host.firewall_nftables import parse_nft_json
+from wizard.host.firewall_walk import Traffic, traffic_that_matters
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "firewall"
 
