@@ -47,6 +47,16 @@ def load_providers() -> dict[str, ProviderFn]:
     return PROVIDERS
 
 
+def _call(provider: ProviderFn, facts: Facts, name: str) -> tuple[Any, str | None]:
+    """(value, None), or (None, plain reason) when the fact cannot be had."""
+    try:
+        return provider(facts), None
+    except FactUnavailable as exc:
+        return None, str(exc)
+    except Exception as exc:  # a provider bug must become a reason, not a crash
+        return None, f"gathering {name} failed: {type(exc).__name__}: {exc}"
+
+
 class Facts:
     """The session's fact cache. Live (providers run on demand) or replayed from a snapshot."""
 
@@ -58,6 +68,7 @@ class Facts:
         self._timings: dict[str, float] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._generation = 0  # bumped by invalidate(): values read before it are stale
         if not replay:
             load_providers()
 
@@ -80,14 +91,17 @@ class Facts:
             if name in self._values or name in self._errors:
                 return self.get(name)
             started = time.monotonic()
-            try:
-                value = provider(self)
-            except FactUnavailable as exc:
-                self._errors[name] = str(exc)
-            except Exception as exc:  # a provider bug must become a reason, not a crash
-                self._errors[name] = f"gathering {name} failed: {type(exc).__name__}: {exc}"
-            else:
+            generation = self._generation
+            value, error = _call(provider, self, name)
+            # The host changed while we read it (a fix ran and invalidated the facts):
+            # what we read may be from before the fix, so read it again.
+            while generation != self._generation:
+                generation = self._generation
+                value, error = _call(provider, self, name)
+            if error is None:
                 self._values[name] = value
+            else:
+                self._errors[name] = error
             self._timings[name] = time.monotonic() - started
         return self.get(name)
 
@@ -114,6 +128,7 @@ class Facts:
         if self.replay:
             return
         with self._guard:
+            self._generation += 1
             for name in list(names) if names is not None else list(self._values | self._errors):
                 self._values.pop(name, None)
                 self._errors.pop(name, None)

@@ -84,6 +84,10 @@ class WizardApp(App[int]):
             self.add_class("-ascii")
             use_ascii_scrollbars()
         self.gather_host()
+        # The rest of the flow's facts, in parallel behind the first screen, so each
+        # Enter shows its finding at once instead of waiting for commands and probes.
+        self.run_worker(partial(wait_in_daemon, self.session.prefetch), thread=True,
+                        group="prefetch", exit_on_error=False)
         self._check_size(self.size)
 
     def on_unmount(self) -> None:
