@@ -320,3 +320,30 @@ def test_output_without_a_final_newline_and_bad_bytes_still_arrive() -> None:
     result = stream(["printf", "a\\nb\\377c"], lines.append)
     assert result.returncode == 0
     assert lines == ["a", "b\ufffdc"]
+
+
+def test_a_command_failing_after_others_ran_undoes_them(tmp_path: Path) -> None:
+    made = tmp_path / "runtime-rule"
+    plan = {"id": "t", "needs_root": False,
+            "commands": [["touch", str(made)], ["false"]],
+            "undo": [["rm", "-f", str(made)]]}
+    lines: list[str] = []
+
+    applied = apply_fix(plan, facts(), lines.append)
+
+    assert not applied.succeeded
+    assert not made.exists(), "the half-applied change must be taken back"
+    assert applied.after == "rolled back: a command failed; the undo commands ran"
+    assert [r["role"] for r in applied.commands] == ["command", "command", "rollback"]
+
+
+def test_when_the_first_command_fails_nothing_is_undone(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.write_text("x")
+    plan = {"id": "t", "needs_root": False, "commands": [["false"]],
+            "undo": [["rm", "-f", str(kept)]]}
+
+    applied = apply_fix(plan, facts(), lambda line: None)
+
+    assert not applied.succeeded and kept.exists()
+    assert [r["role"] for r in applied.commands] == ["command"]

@@ -330,7 +330,19 @@ def _apply(plan: dict[str, Any], rec: _Recorder, confirmed: float) -> AppliedFix
             rec.run(argv, "rollback")
         applied.after = "rolled back: a command failed" + ("" if restored else
                                                            " (restore FAILED)")
+    elif _changed_something(rec.records) and plan.get("undo"):
+        # e.g. the runtime rule went in but the permanent one failed: take it back out,
+        # so a failed fix leaves the host as it was.
+        rec.on_output("A command failed after others had run; running the undo commands.")
+        undone = all([rec.run(argv, "rollback").ok for argv in plan["undo"]])
+        applied.after = "rolled back: a command failed; the undo commands ran" + (
+            "" if undone else " (some undo commands failed: see the output)")
     return applied
+
+
+def _changed_something(records: list[dict[str, Any]]) -> bool:
+    """Did any of the plan's own commands run and succeed (not skipped by a guard)?"""
+    return any(r.get("role") == "command" and r.get("returncode") == 0 for r in records)
 
 
 def rollback(applied: AppliedFix, facts: Facts, on_output: Output = _quiet, *,
