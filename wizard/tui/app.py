@@ -144,25 +144,23 @@ class WizardApp(App[int]):
             return
         plans = entry.plans
         if len(plans) == 1:
-            self._confirm_fix(entry.index, plans, 0)
+            self._confirm_fix(entry.index, plans[0])
             return
 
         def chosen(offer_index: int | None) -> None:
             if offer_index is not None:
-                self._confirm_fix(entry.index, plans, offer_index)
+                self._confirm_fix(entry.index, plans[offer_index])
 
         self.push_screen(FixChoiceScreen(plans), chosen)
 
-    def _confirm_fix(self, index: int, plans: list[FixOffer], offer_index: int) -> None:
-        self.push_screen(FixConfirmScreen(index, plans[offer_index], self.fix_backend,
-                                          offer_index))
+    def _confirm_fix(self, index: int, offer: FixOffer) -> None:
+        self.push_screen(FixConfirmScreen(index, offer, self.fix_backend))
 
-    def start_fix(self, index: int, offer_index: int = 0) -> None:
-        step = self.session.transcript.steps[index]
-        plan = [o for o in step.fixes if o.plan][offer_index].plan or {}
+    def start_fix(self, index: int, offer: FixOffer) -> None:
+        plan = offer.plan or {}
         self._ensure_root(bool(plan.get("needs_root")), probe_of(plan))
         self.state.fix_running = True
-        self._run_fix(index, offer_index)
+        self._run_fix(index, offer)
 
     def _ensure_root(self, needs_root: bool, probe: list[str] | None) -> None:
         """When sudo wants a password, step aside and let sudo ask on the real terminal:
@@ -182,9 +180,8 @@ class WizardApp(App[int]):
                         "to run yourself.", severity="warning")
 
     @work(thread=True, group="fix", exit_on_error=False)
-    def _run_fix(self, index: int, offer_index: int) -> None:
+    def _run_fix(self, index: int, offer: FixOffer) -> None:
         step = self.session.transcript.steps[index]
-        offer = [o for o in step.fixes if o.plan][offer_index]
         try:
             applied = self.session.apply_fix(step, offer, lambda line: self.post_safely(
                 FixOutput(line)))

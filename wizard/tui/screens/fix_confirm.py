@@ -52,11 +52,10 @@ class FixConfirmScreen(ModalScreen[None]):
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
 
-    def __init__(self, index: int, offer: FixOffer, backend: bool,
-                 offer_index: int = 0) -> None:
+    def __init__(self, index: int, offer: FixOffer, backend: bool) -> None:
         super().__init__()
         self.index = index
-        self.offer_index = offer_index  # which of the step's plans, for start_fix
+        self.offer = offer
         self.plan: dict[str, Any] = offer.plan or {}
         self.backend = backend
         self.started = False
@@ -89,7 +88,7 @@ class FixConfirmScreen(ModalScreen[None]):
         self.query_one("#fix-verdict").display = True
         self.call_after_refresh(self.query_one(Log).scroll_visible, animate=False)
         self.refresh_bindings()
-        cast("WizardApp", self.app).start_fix(self.index, self.offer_index)
+        cast("WizardApp", self.app).start_fix(self.index, self.offer)
 
     def add_output(self, line: str) -> None:
         # Log never parses markup; visible() also shows escape sequences as \x1b.
