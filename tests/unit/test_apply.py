@@ -303,7 +303,7 @@ def test_the_buffer_fix_is_not_offered_for_other_log_errors() -> None:
 
 
 def test_a_command_that_hangs_silently_is_ended_at_its_timeout() -> None:
-    from wizard.fixes.apply import stream
+    from wizard.host.commands import stream
 
     started = time.monotonic()
     lines: list[str] = []
@@ -314,7 +314,7 @@ def test_a_command_that_hangs_silently_is_ended_at_its_timeout() -> None:
 
 
 def test_output_without_a_final_newline_and_bad_bytes_still_arrive() -> None:
-    from wizard.fixes.apply import stream
+    from wizard.host.commands import stream
 
     lines: list[str] = []
     result = stream(["printf", "a\\nb\\377c"], lines.append)

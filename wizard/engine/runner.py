@@ -20,9 +20,10 @@ from wizard.engine.events import (
     WalkFinished,
 )
 from wizard.engine.placeholders import fill, unresolved
-from wizard.engine.transcript import AppliedFix, FixOffer, Step, Transcript
+from wizard.engine.transcript import FixOffer, Step, Transcript
 from wizard.fixes import ACTIONS, FixNotApplicable
 from wizard.fixes import load_all as load_fixes
+from wizard.fixes.result import AppliedFix
 from wizard.flow.model import Choice, FixRef, Flow, Node, Outcome
 from wizard.host.facts import Facts
 from wizard.outcome import CheckResult, Status

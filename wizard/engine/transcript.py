@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from wizard.fixes.result import AppliedFix
 from wizard.outcome import Evidence, Status
 
 
@@ -48,23 +49,6 @@ class Step:
         data["status"] = str(self.status)
         data["evidence"] = [e.to_json() for e in self.evidence]
         return data
-
-
-@dataclass
-class AppliedFix:
-    """A fix the person confirmed: what ran, what it printed, and whether it worked."""
-
-    id: str
-    confirmed_at: float
-    commands: list[dict[str, Any]]  # CommandResult.to_json() each
-    succeeded: bool
-    before: str = ""
-    after: str = ""
-    # Config fixes: each file's backup ({path, backup, sha256, undo: cp argv}) and the
-    # commands to run again after restoring them (the reload), so a rollback needs
-    # nothing but this record.
-    backups: list[dict[str, Any]] = field(default_factory=list)
-    restore_commands: list[list[str]] = field(default_factory=list)
 
 
 @dataclass

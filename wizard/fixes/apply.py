@@ -17,125 +17,28 @@ re-runs the check afterwards and calls `rollback` when it still fails.
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
-import selectors
 import shlex
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
-from wizard.engine.transcript import AppliedFix
 from wizard.fixes.privilege import RootAccess, ask_on_tty, obtain, probe_of
-from wizard.host.commands import CommandResult, which
+from wizard.fixes.recorder import CommandRecorder, run_commands
+from wizard.fixes.result import AppliedFix
+from wizard.host.commands import CommandResult, Output
 from wizard.host.facts import Facts
 
-COMMAND_TIMEOUT = 120.0
 BACKUP_INFIX = ".n502-backup-"
 STAGE_SUFFIX = ".n502-new"
-Output = Callable[[str], None]
-_LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: ")
-
-
 def _quiet(line: str) -> None:
     """The default output sink: drop lines (the transcript still keeps them)."""
 
 
-def stream(argv: list[str], on_output: Output,
-           timeout: float = COMMAND_TIMEOUT) -> CommandResult:
-    """Run argv, passing each output line on as it comes; killed after `timeout` even
-    when it hangs without printing anything."""
-    started = time.monotonic()
-    program = argv[0] if os.sep in argv[0] else which(argv[0])
-    if program is None:
-        return CommandResult(argv, None, error=f"{argv[0]} is not installed")
-    try:
-        proc = subprocess.Popen(  # argv list from a plan, no shell
-            [program, *argv[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-    except OSError as exc:
-        return CommandResult(argv, None, error=f"could not run {argv[0]}: {exc.strerror}")
-    assert proc.stdout is not None
-    output = _LineStream(on_output)
-    finished = _pump(proc.stdout, output, deadline=started + timeout)
-    if not finished:
-        proc.kill()
-    try:
-        code: int | None = proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:  # killed, yet not gone: report, do not hang
-        code = None
-    proc.stdout.close()
-    output.flush()
-    if not finished or code is None:
-        return CommandResult(argv, None, output.text, error=f"timed out after {timeout:g}s",
-                             duration=time.monotonic() - started)
-    return CommandResult(argv, code, output.text, duration=time.monotonic() - started)
-
-
-def _pump(pipe: IO[bytes], output: _LineStream, deadline: float) -> bool:
-    """Copy the pipe into `output` until end of file (True) or the deadline (False)."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(pipe, selectors.EVENT_READ)
-        while (left := deadline - time.monotonic()) > 0:
-            if not selector.select(timeout=min(left, 0.5)):
-                continue
-            chunk = os.read(pipe.fileno(), 65536)
-            if not chunk:
-                return True
-            output.feed(chunk)
-    return False
-
-
-class _LineStream:
-    """Bytes in, whole lines out to `on_output` (UTF-8, bad bytes replaced), all kept."""
-
-    def __init__(self, on_output: Output) -> None:
-        self.on_output = on_output
-        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.pending = ""
-        self.parts: list[str] = []
-
-    def feed(self, chunk: bytes) -> None:
-        text = self.decoder.decode(chunk)
-        self.parts.append(text)
-        *lines, self.pending = (self.pending + text).split("\n")
-        for line in lines:
-            self.on_output(line)
-
-    def flush(self) -> None:
-        tail = self.decoder.decode(b"", final=True)
-        self.parts.append(tail)
-        if self.pending + tail:
-            self.on_output(self.pending + tail)
-        self.pending = ""
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-class _Recorder:
-    """Runs commands with the fix's privilege, shows each, keeps each for the transcript."""
-
-    def __init__(self, root: RootAccess, on_output: Output,
-                 records: list[dict[str, Any]] | None = None) -> None:
-        self.root = root
-        self.on_output = on_output
-        self.records: list[dict[str, Any]] = records if records is not None else []
-
-    def run(self, argv: list[str], role: str) -> CommandResult:
-        self.on_output("$ " + shlex.join([*self.root.prefix(), *argv]))
-        started = time.time()
-        result = self.root.run(argv, self.on_output, COMMAND_TIMEOUT)
-        if not result.ok:
-            self.on_output(result.error or f"exit code {result.returncode}")
-        self.records.append({**result.to_json(), "role": role, "started": started})
-        return result
+_LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: ")
 
 
 # -- config edits ------------------------------------------------------------------------
@@ -144,13 +47,13 @@ def backup_path(path: str, when: float) -> str:
     return path + BACKUP_INFIX + time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
 
 
-def _sha_of(rec: _Recorder, path: str) -> str | None:
+def _sha_of(rec: CommandRecorder, path: str) -> str | None:
     result = rec.run(["sha256sum", "--", path], "check")
     words = result.stdout.split()
     return words[0] if result.ok and words else None
 
 
-def _replace(rec: _Recorder, source: str, path: str, role: str) -> bool:
+def _replace(rec: CommandRecorder, source: str, path: str, role: str) -> bool:
     """Put source's bytes at path atomically, keeping path's mode and owner: a staged copy
     of path (cp -p keeps its attributes), overwritten with source's bytes, renamed over."""
     stage = path + STAGE_SUFFIX
@@ -163,7 +66,7 @@ def _replace(rec: _Recorder, source: str, path: str, role: str) -> bool:
     return True
 
 
-def restore(rec: _Recorder, backups: list[dict[str, Any]]) -> bool:
+def restore(rec: CommandRecorder, backups: list[dict[str, Any]]) -> bool:
     """Put every backup back over its file; True when each file matches its backup."""
     ok = True
     for item in reversed(backups):
@@ -179,7 +82,7 @@ def restore(rec: _Recorder, backups: list[dict[str, Any]]) -> bool:
     return ok
 
 
-def write_edits(rec: _Recorder, edits: list[dict[str, Any]], when: float,
+def write_edits(rec: CommandRecorder, edits: list[dict[str, Any]], when: float,
                 backups: list[dict[str, Any]]) -> str | None:
     """Check, back up and write every edit; None on success, else why nothing is changed
     (files already written are restored before returning)."""
@@ -219,21 +122,6 @@ def validator_message(result: CommandResult) -> str:
         if found:  # nginx's "2024/01/02 03:04:05 [emerg] 12#12: " prefix says nothing
             return _LOG_PREFIX.sub(r"[\1] ", found)
     return lines[-1] if lines else (result.error or f"exit code {result.returncode}")
-
-
-# -- the plan's commands -------------------------------------------------------------------
-
-def run_commands(rec: _Recorder, plan: dict[str, Any]) -> bool:
-    """Each command unless its guard exits 0 (already in place); stops at a failure."""
-    guards = plan.get("guards") or []
-    for index, argv in enumerate(plan.get("commands") or []):
-        guard = guards[index] if index < len(guards) else None
-        if guard and rec.run(guard, "guard").ok:
-            rec.on_output(f"Already in place, skipped: {shlex.join(argv)}")
-            continue
-        if not rec.run(argv, "command").ok:
-            return False
-    return True
 
 
 def copy_text(plan: dict[str, Any], with_sudo: bool) -> list[str]:
@@ -293,14 +181,14 @@ def apply_fix(plan: dict[str, Any], facts: Facts, on_output: Output = _quiet, *,
         verified, why = root.verify()
         if not verified:
             return _not_run(plan, why, root, on_output, confirmed)
-        return _apply(plan, _Recorder(root, on_output), confirmed)
+        return _apply(plan, CommandRecorder(root, on_output), confirmed)
     finally:
         if own:
             root.close()
         facts.invalidate()
 
 
-def _apply(plan: dict[str, Any], rec: _Recorder, confirmed: float) -> AppliedFix:
+def _apply(plan: dict[str, Any], rec: CommandRecorder, confirmed: float) -> AppliedFix:
     backups: list[dict[str, Any]] = []
     applied = AppliedFix(plan["id"], confirmed, rec.records, succeeded=False, backups=backups,
                          restore_commands=restore_commands(plan))
@@ -365,7 +253,7 @@ def rollback(applied: AppliedFix, facts: Facts, on_output: Output = _quiet, *,
             for item in applied.backups:
                 on_output("  " + shlex.join(item["undo"]))
             return False
-        rec = _Recorder(root, on_output, applied.commands)
+        rec = CommandRecorder(root, on_output, applied.commands)
         ok = restore(rec, applied.backups)
         for argv in applied.restore_commands:
             ok = rec.run(argv, "rollback").ok and ok

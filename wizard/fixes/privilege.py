@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from wizard.host.commands import CommandResult, run, which
+from wizard.host.commands import CommandResult, run, stream, which
 
 SUDO_CHECK_TIMEOUT = 10.0
 PROMPT_TIMEOUT = 15.0  # sudo must show its prompt (or finish) within this
@@ -122,8 +122,6 @@ class RootAccess:
     def run(self, argv: list[str], on_output: Callable[[str], None],
             timeout: float) -> CommandResult:
         """Run argv as root, streaming its output line by line."""
-        from wizard.fixes.apply import stream  # local: apply imports this module
-
         if self.access.mode == "direct":
             return stream(argv, on_output, timeout)
         if self.access.mode == "sudo":

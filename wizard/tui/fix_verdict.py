@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wizard.engine.transcript import AppliedFix, Step
+from wizard.engine.transcript import Step
+from wizard.fixes.result import AppliedFix
 
 
 def verdict(step: Step, applied: AppliedFix) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 from textual.message import Message
 
 from wizard.engine.events import Event
-from wizard.engine.transcript import AppliedFix, Step
+from wizard.engine.transcript import Step
+from wizard.fixes.result import AppliedFix
 
 
 @dataclass
