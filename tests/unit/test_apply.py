@@ -59,14 +59,17 @@ def test_a_guard_that_passes_skips_its_command_and_says_so(tmp_path: Path) -> No
     present.write_text("x")
     plan = {"id": "t", "needs_root": False,
             "commands": [["touch", str(present)], ["touch", str(missing)]],
-            "guards": [["test", "-e", str(present)], ["test", "-e", str(missing)]]}
+            "guards": [["test", "-e", str(present)], ["test", "-e", str(missing)]],
+            "asks": ["Is the first file there?", "Is the second file there?"]}
     lines: list[str] = []
 
     applied = apply_fix(plan, facts(), lines.append)
 
     assert applied.succeeded
     assert missing.exists()
-    assert f"Already in place, skipped: touch {present}" in lines
+    # the guard is shown as its question and answer; its own command is not on screen
+    assert lines == [f"Is the first file there? yes, so this is skipped: touch {present}",
+                     "Is the second file there? no, so:", f"$ touch {missing}"]
     ran = [(r["role"], r["argv"][0], r["returncode"]) for r in applied.commands]
     assert ran == [("guard", "test", 0), ("guard", "test", 1), ("command", "touch", 0)]
 

@@ -91,10 +91,10 @@ def test_nft_accept_goes_into_the_chain_that_drops_before_its_handle() -> None:
     plan = plan_allow_port({"port": "8080"}, fact("nftables", drop), read, ssh_ports=[22])
     assert plan.commands == [["nft", "insert", "rule", "inet", "wizlab", "input", "position",
                               "5", "tcp", "dport", "8080", "accept"]]
-    assert plan.guards == [[PY, "-m", "wizard.fixes.firewall_backend", "has-line",
+    assert plan.guards == [[PY, "-I", "-m", "wizard.fixes.firewall_backend", "has-line",
                             "tcp dport 8080 accept", "--", "nft", "list", "chain", "inet",
                             "wizlab", "input"]]
-    assert plan.undo == [[PY, "-m", "wizard.fixes.firewall_nftables", "delete", "inet",
+    assert plan.undo == [[PY, "-I", "-m", "wizard.fixes.firewall_nftables", "delete", "inet",
                           "wizlab", "input", "tcp dport 8080 accept"]]
 
 
@@ -119,7 +119,7 @@ def test_drop_in_nft_while_iptables_is_the_backend_is_fixed_in_nft() -> None:
 
 
 def test_ufw_allow_insert_or_replace() -> None:
-    status_guard = [PY, "-m", "wizard.fixes.firewall_backend", "has-line",
+    status_guard = [PY, "-I", "-m", "wizard.fixes.firewall_backend", "has-line",
                     "8080/tcp ALLOW Anywhere", "--", "ufw", "status"]
     policy = entry("ufw", "Default: deny (incoming)", "filter", "ufw default policy", None)
     plan = plan_allow_port({"port": "8080"}, fact("ufw", policy), reader({}), ssh_ports=[22])
@@ -228,8 +228,8 @@ def test_allowing_the_ssh_port_warns_that_its_undo_would_close_it() -> None:
 # ---------------------------------------------------------------- timed disable
 
 def _timer(argv: list[str]) -> tuple[str, list[str]]:
-    assert argv[:4] == [PY, "-m", "wizard.fixes.timed_disable", "after"]
-    return argv[4], argv[argv.index("--") + 1:]
+    assert argv[:5] == [PY, "-I", "-m", "wizard.fixes.timed_disable", "after"]
+    return argv[5], argv[argv.index("--") + 1:]
 
 
 def test_timed_disable_ufw_schedules_reenable_before_disabling() -> None:
@@ -259,7 +259,7 @@ def test_timed_disable_iptables_saves_opens_and_restores() -> None:
 def test_timed_disable_nft_and_firewalld() -> None:
     plan = plan_disable_temporarily({"seconds": "5"}, fact("nftables"), ssh_ports=[22])
     saved = plan.commands[1][-5]
-    assert plan.commands[1] == [PY, "-m", "wizard.fixes.timed_disable", "save", "--prepend",
+    assert plan.commands[1] == [PY, "-I", "-m", "wizard.fixes.timed_disable", "save", "--prepend",
                                 "flush ruleset", saved, "--", "nft", "list", "ruleset"]
     assert _timer(plan.commands[2]) == ("5", ["nft", "-f", saved])
     assert plan.commands[3] == ["nft", "flush", "ruleset"]

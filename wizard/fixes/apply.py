@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wizard.fixes.privilege import RootAccess, ask_on_tty, obtain, probe_of
-from wizard.fixes.recorder import CommandRecorder, run_commands
+from wizard.fixes.recorder import CommandRecorder, run_commands, unchanged_since_plan
 from wizard.fixes.result import AppliedFix
 from wizard.host.commands import CommandResult, Output
 from wizard.host.facts import Facts
@@ -192,6 +192,11 @@ def _apply(plan: dict[str, Any], rec: CommandRecorder, confirmed: float) -> Appl
     backups: list[dict[str, Any]] = []
     applied = AppliedFix(plan["id"], confirmed, rec.records, succeeded=False, backups=backups,
                          restore_commands=restore_commands(plan))
+    changed = unchanged_since_plan(rec, plan)
+    if changed:
+        applied.after = f"not applied: {changed}"
+        rec.on_output(f"Not applied: {changed}")
+        return applied
     edits = plan.get("edits") or []
     if edits:
         refused = write_edits(rec, edits, confirmed, backups)

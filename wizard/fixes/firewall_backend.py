@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.fixes.helper_argv import helper
 from wizard.host.commands import CommandResult, run
 
 Reader = Callable[[list[str]], CommandResult]
@@ -51,11 +52,6 @@ class Change:
         self.guards += other.guards
         self.undo = other.undo + self.undo  # undo later changes first
         self.notes += other.notes
-
-
-def helper(module: str, *args: str) -> list[str]:
-    """argv that runs one of our helper modules with this very Python (also under sudo)."""
-    return [sys.executable or "python3", "-m", f"wizard.fixes.{module}", *args]
 
 
 def has_line_guard(text: str, argv: list[str]) -> list[str]:

@@ -38,16 +38,20 @@ def plan_verb(verb: str, service: str, manager: ServiceManager) -> FixPlan:
     """The plan for `verb` on `service`: commands, their guards, undo and how to tell."""
     commands = manager.verb(verb, service)
     guards: list[list[str] | None] = [None] * len(commands)
+    asks: list[str | None] = [None] * len(commands)
+    running = f"Is {service} already running?"
     undo: list[list[str]] = []
     notes: list[str] = []
     status = manager.status_argv(service)
     if verb == "start":
-        guards = [status]
+        guards, asks = [status], [running]
         undo = manager.verb("stop", service)
         notes.append(f"Skipped if {service} already runs (`{' '.join(status)}` exits 0).")
     elif verb == "enable":
         guards = [manager.enabled_argv(service)] * len(commands)
         start = manager.verb("start", service)
+        boot: list[str | None] = [f"Does {service} already start at boot?"]
+        asks = boot * len(commands) + [running] * len(start)
         commands, guards = commands + start, guards + [status] * len(start)
         undo = manager.verb("disable", service)
         stop = " ".join(manager.verb("stop", service)[0])
@@ -57,7 +61,7 @@ def plan_verb(verb: str, service: str, manager: ServiceManager) -> FixPlan:
         notes.append(f"A {verb} cannot be undone; it does not change what runs at boot.")
     return FixPlan(
         id="", title=f"{_TITLES[verb]} {service}", commands=commands, needs_root=True,
-        undo=undo, guards=guards, notes=notes,
+        undo=undo, guards=guards, asks=asks, notes=notes,
         verify=f"{manager.describe_status(service)}, and the check that found the "
                f"problem passes",
     )

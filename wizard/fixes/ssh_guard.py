@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from wizard.fixes.base import FixNotApplicable
+from wizard.fixes.helper_argv import helper_module
 from wizard.host.commands import CommandResult, run
 
 SSHD_CONFIG = "/etc/ssh/sshd_config"
@@ -126,7 +127,7 @@ def cuts(argv: list[str], port: int) -> str | None:
     tool = os.path.basename(words[0]) if words else ""
     if tool.startswith(("iptables", "ip6tables")):
         return _iptables(words, port)
-    if tool == "nft" or (len(words) > 2 and words[2] == "wizard.fixes.firewall_nftables"):
+    if tool == "nft" or helper_module(words) == "firewall_nftables":
         return _nft(words, port)
     if tool == "ufw":
         return _ufw(words, port)
