@@ -16,6 +16,7 @@ import pytest
 
 from wizard.engine.transcript import Transcript
 from wizard.fixes.apply import apply_fix, restore_commands, rollback
+from wizard.fixes.backups import BACKUP_DIR_ENV, SYSTEM_BACKUP_DIR, backup_hint, encoded
 from wizard.fixes.base import FixNotApplicable
 from wizard.fixes.config_edit import Change, finish, read_config
 from wizard.fixes.config_nginx import nginx_target, size_text
@@ -48,8 +49,22 @@ def edit_plan(path: Path, new: str, old: str = OLD, **extra: Any) -> dict[str, A
     return plan
 
 
+@pytest.fixture(autouse=True)
+def backup_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Backups of these tests go to a folder of their own, never beside the config."""
+    folder = tmp_path / "backups"
+    monkeypatch.setenv(BACKUP_DIR_ENV, str(folder))
+    return folder
+
+
 def backups_of(path: Path) -> list[Path]:
-    return sorted(path.parent.glob(path.name + ".n502-backup-*"))
+    folder = Path(os.environ[BACKUP_DIR_ENV])
+    return sorted(folder.glob(encoded(str(path)) + ".*")) if folder.exists() else []
+
+
+def config_folder_is_clean(folder: Path) -> bool:
+    """Only the config file itself: no backup, no temporary file beside it."""
+    return sorted(p.name for p in folder.iterdir() if p.name != "backups") == ["app.conf"]
 
 
 # -- commands and guards -------------------------------------------------------------------
@@ -119,12 +134,35 @@ def test_an_edit_keeps_a_backup_with_mode_and_writes_the_new_text(tmp_path: Path
     assert path.read_text() == new
     assert oct(path.stat().st_mode & 0o777) == "0o640"
     (backup,) = backups_of(path)
-    assert backup.read_text() == OLD and oct(backup.stat().st_mode & 0o777) == "0o640"
+    assert backup.read_text() == OLD and oct(backup.stat().st_mode & 0o777) == "0o600"
+    assert oct(backup.parent.stat().st_mode & 0o777) == "0o700"
     assert applied.backups[0]["backup"] == str(backup)
-    assert applied.backups[0]["undo"] == ["cp", "-p", str(backup), str(path)]
+    assert applied.backups[0]["undo"] == ["cp", "--", str(backup), str(path)]
     roles = [r["role"] for r in applied.commands]
-    assert roles == ["check", "backup", "edit", "edit", "edit", "validate"]
-    assert not (tmp_path / "app.conf.n502-new").exists()
+    assert roles == ["check", "backup", "backup", "backup", "edit", "edit", "edit", "validate"]
+    assert config_folder_is_clean(tmp_path)
+
+
+def test_an_edit_through_a_symlink_writes_its_target_and_keeps_the_link(
+        tmp_path: Path) -> None:
+    available, enabled = tmp_path / "sites-available", tmp_path / "sites-enabled"
+    available.mkdir()
+    enabled.mkdir()
+    real = config(available)
+    link = enabled / "app.conf"
+    link.symlink_to("../sites-available/app.conf")
+    new = OLD.replace("limit = 10", "limit = 60")
+
+    applied = apply_fix(edit_plan(link, new), facts())
+
+    assert applied.succeeded, applied.after
+    assert link.is_symlink() and os.readlink(link) == "../sites-available/app.conf"
+    assert real.read_text() == new
+    assert sorted(p.name for p in enabled.iterdir()) == ["app.conf"]
+    assert sorted(p.name for p in available.iterdir()) == ["app.conf"]
+    assert rollback(applied, facts())
+    assert link.is_symlink() and real.read_text() == OLD
+    assert sorted(p.name for p in available.iterdir()) == ["app.conf"]
 
 
 def test_failed_validation_restores_the_file_byte_for_byte(tmp_path: Path) -> None:
@@ -168,6 +206,7 @@ def test_a_file_changed_since_the_plan_is_refused_untouched(tmp_path: Path) -> N
     assert "changed since the plan was made" in applied.after
     assert path.read_text() == OLD + "# someone else was here\n"
     assert backups_of(path) == []
+    assert config_folder_is_clean(tmp_path)
     assert not (tmp_path / "reloaded").exists()
 
 
@@ -175,7 +214,7 @@ def test_a_failed_command_after_an_edit_restores_and_runs_the_undo(tmp_path: Pat
     path = config(tmp_path)
     marker = tmp_path / "reloaded-old"
     plan = edit_plan(path, "new\n", commands=[["false"]],
-                     undo=[["cp", "-p", f"{path}.n502-backup-YYYYmmdd-HHMMSS", str(path)],
+                     undo=[["cp", "--", backup_hint(str(path)), str(path)],
                            ["touch", str(marker)]])
 
     applied = apply_fix(plan, facts())
@@ -203,7 +242,7 @@ def test_rollback_restores_a_successful_edit_and_reloads(tmp_path: Path) -> None
 
 def test_restore_commands_are_the_undo_without_the_backup_copy() -> None:
     plan = {"commands": [["kill", "-HUP", "1"]],
-            "undo": [["cp", "-p", "/x.n502-backup-YYYYmmdd-HHMMSS", "/x"], ["reload"]]}
+            "undo": [["cp", "--", backup_hint("/x"), "/x"], ["reload"]]}
     assert restore_commands(plan) == [["reload"]]
     assert restore_commands({"commands": [["reload"]], "undo": []}) == [["reload"]]
 
@@ -221,7 +260,8 @@ def test_without_root_access_nothing_runs_and_the_commands_are_shown(tmp_path: P
     assert not applied.succeeded and applied.commands == []
     assert applied.after.startswith("not run: this user may not use sudo here")
     assert "  systemctl reload x" in lines
-    copy = next(line for line in lines if line.startswith("  cp /"))
+    copy = next(line for line in lines if line.startswith("  cp /") and line.endswith(str(path)))
+    assert any(line.startswith(f"  install -d -m 0700 {SYSTEM_BACKUP_DIR}") for line in lines)
     new_file = copy.split()[1]
     assert Path(new_file).read_text() == "new\n"  # the new text is there to copy
     shutil.rmtree(Path(new_file).parent)
@@ -244,7 +284,7 @@ def test_change_sets_and_adds_lines_keeping_the_rest(tmp_path: Path) -> None:
     assert "-  listen = a" in change.diff() and "+added = 2" in change.diff()
     edits, _, undo = finish([change])
     assert edits[0].old_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert undo[0][:2] == ["cp", "-p"]
+    assert undo[0][:2] == ["cp", "--"]
 
 
 def test_a_change_that_changes_nothing_is_not_offered(tmp_path: Path) -> None:

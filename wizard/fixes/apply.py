@@ -1,8 +1,10 @@
 """Running a confirmed fix plan, in this order:
 
-1. config edits (`plan.edits`): refuse when a file's sha256 is not the one the plan was
-   made from; copy each file to `PATH.n502-backup-YYYYmmdd-HHMMSS` (mode, owner and times
-   kept); write the new text atomically (a staged copy renamed over the file);
+0. preconditions (`plan.preconditions`): a listing the plan was made from (a firewall's
+   rules) must read as it did then, else nothing runs;
+1. config edits (`plan.edits`, see file_edits.py): refuse when a file's sha256 is not the
+   one the plan was made from; save each original outside every config folder; write the
+   new text atomically through any symlink;
 2. validation (`plan.validate`, e.g. nginx -t): any failure restores the backups at once
    and reports the validator's own message;
 3. the commands (e.g. a reload), each skipped when its guard says it is already in place.
@@ -10,9 +12,9 @@
    service is back on its old config.
 
 Every file operation is itself a command (sha256sum, cp, mv) run with the same privilege
-as the rest, so it shows on screen and lands in the transcript with its output and exit
-code, and the same code works as root and through sudo. The caller (Session.apply_fix)
-re-runs the check afterwards and calls `rollback` when it still fails.
+as the rest, so it lands in the transcript with its output and exit code, and the same
+code works as root and through sudo. The caller (Session.apply_fix) proves the fix on
+fresh evidence afterwards and calls `rollback` only when that proof says it failed.
 """
 
 from __future__ import annotations
@@ -20,98 +22,25 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
+from wizard.fixes.backups import SYSTEM_BACKUP_DIR, encoded, is_backup_copy
+from wizard.fixes.file_edits import restore, write_edits
 from wizard.fixes.privilege import RootAccess, ask_on_tty, obtain, probe_of
 from wizard.fixes.recorder import CommandRecorder, run_commands, unchanged_since_plan
 from wizard.fixes.result import AppliedFix
 from wizard.host.commands import CommandResult, Output
 from wizard.host.facts import Facts
 
-BACKUP_INFIX = ".n502-backup-"
-STAGE_SUFFIX = ".n502-new"
+
 def _quiet(line: str) -> None:
     """The default output sink: drop lines (the transcript still keeps them)."""
 
 
 _LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: ")
-
-
-# -- config edits ------------------------------------------------------------------------
-
-def backup_path(path: str, when: float) -> str:
-    return path + BACKUP_INFIX + time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
-
-
-def _sha_of(rec: CommandRecorder, path: str) -> str | None:
-    result = rec.run(["sha256sum", "--", path], "check")
-    words = result.stdout.split()
-    return words[0] if result.ok and words else None
-
-
-def _replace(rec: CommandRecorder, source: str, path: str, role: str) -> bool:
-    """Put source's bytes at path atomically, keeping path's mode and owner: a staged copy
-    of path (cp -p keeps its attributes), overwritten with source's bytes, renamed over."""
-    stage = path + STAGE_SUFFIX
-    steps = [["cp", "-p", "--", path, stage], ["cp", "--", source, stage],
-             ["mv", "-f", "--", stage, path]]
-    for argv in steps:
-        if not rec.run(argv, role).ok:
-            rec.run(["rm", "-f", "--", stage], role)
-            return False
-    return True
-
-
-def restore(rec: CommandRecorder, backups: list[dict[str, Any]]) -> bool:
-    """Put every backup back over its file; True when each file matches its backup."""
-    ok = True
-    for item in reversed(backups):
-        if not _replace(rec, item["backup"], item["path"], "restore"):
-            ok = False
-            rec.on_output(f"Could not restore {item['path']}; its backup is {item['backup']}")
-            continue
-        if item.get("sha256") and _sha_of(rec, item["path"]) != item["sha256"]:
-            ok = False
-            rec.on_output(f"{item['path']} does not match its backup {item['backup']}")
-        else:
-            rec.on_output(f"Restored {item['path']} from {item['backup']}")
-    return ok
-
-
-def write_edits(rec: CommandRecorder, edits: list[dict[str, Any]], when: float,
-                backups: list[dict[str, Any]]) -> str | None:
-    """Check, back up and write every edit; None on success, else why nothing is changed
-    (files already written are restored before returning)."""
-    for edit in edits:  # every file must be as planned before any is touched
-        now = _sha_of(rec, edit["path"])
-        if now is None:
-            return f"cannot read {edit['path']}, so nothing was written"
-        if now != edit["old_sha256"]:
-            return (f"{edit['path']} changed since the plan was made, so nothing was "
-                    "written; look at the fix again to see the current change")
-    for edit in edits:
-        backup = backup_path(edit["path"], when)
-        if not rec.run(["cp", "-p", "--", edit["path"], backup], "backup").ok:
-            restore(rec, backups)
-            return f"could not back up {edit['path']}"
-        backups.append({"path": edit["path"], "backup": backup, "sha256": edit["old_sha256"],
-                        "undo": ["cp", "-p", backup, edit["path"]]})
-    workdir = tempfile.mkdtemp(prefix="n502-fix-")  # 0700, ours; root may read it
-    try:
-        for index, edit in enumerate(edits):
-            source = os.path.join(workdir, f"{index}-{os.path.basename(edit['path'])}")
-            with open(source, "w", encoding="utf-8", newline="") as fh:
-                fh.write(edit["new_text"])
-            if not _replace(rec, source, edit["path"], "edit"):
-                restore(rec, backups)
-                return f"could not write {edit['path']}"
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return None
 
 
 def validator_message(result: CommandResult) -> str:
@@ -138,8 +67,10 @@ def copy_text(plan: dict[str, Any], with_sudo: bool) -> list[str]:
             with open(new, "w", encoding="utf-8", newline="") as fh:
                 fh.write(edit["new_text"])
             os.chmod(new, 0o644)
-            backup = edit["path"] + BACKUP_INFIX + "$(date +%Y%m%d-%H%M%S)"
-            lines.append(f"{sudo}cp -p {shlex.quote(edit['path'])} {backup}")
+            backup = f"{SYSTEM_BACKUP_DIR}/{encoded(edit['path'])}.$(date +%Y%m%d-%H%M%S)"
+            lines.append(f"{sudo}install -d -m 0700 {SYSTEM_BACKUP_DIR}")
+            lines.append(f"{sudo}cp {shlex.quote(edit['path'])} {backup}")
+            # cp onto an existing file keeps its owner and mode and writes through a link
             lines.append(f"{sudo}cp {shlex.quote(new)} {shlex.quote(edit['path'])}")
     for argv in [*(plan.get("validate") or []), *(plan.get("commands") or [])]:
         lines.append(sudo + shlex.join(argv))
@@ -149,8 +80,7 @@ def copy_text(plan: dict[str, Any], with_sudo: bool) -> list[str]:
 def restore_commands(plan: dict[str, Any]) -> list[list[str]]:
     """What to run after the backups are back: the plan's undo without its `cp` of a
     backup (apply restores those itself, atomically), else the plan's own commands."""
-    rest = [list(argv) for argv in plan.get("undo") or []
-            if not (argv and argv[0] == "cp" and any(BACKUP_INFIX in a for a in argv))]
+    rest = [list(argv) for argv in plan.get("undo") or [] if not is_backup_copy(argv)]
     return rest or [list(argv) for argv in plan.get("commands") or []]
 
 
@@ -199,7 +129,7 @@ def _apply(plan: dict[str, Any], rec: CommandRecorder, confirmed: float) -> Appl
         return applied
     edits = plan.get("edits") or []
     if edits:
-        refused = write_edits(rec, edits, confirmed, backups)
+        refused = write_edits(rec, edits, confirmed, backups, as_root(rec.root))
         if refused:
             applied.after = f"not applied: {refused}"
             rec.on_output(f"Not applied: {refused}")
@@ -233,6 +163,15 @@ def _apply(plan: dict[str, Any], rec: CommandRecorder, confirmed: float) -> Appl
     return applied
 
 
+def _writable(path: str) -> bool:
+    return os.access(path, os.W_OK) and os.access(os.path.dirname(path) or ".", os.W_OK)
+
+
+def as_root(root: RootAccess) -> bool:
+    """Do this fix's commands run as root (directly or through sudo)?"""
+    return root.access.mode in ("sudo", "password") or os.geteuid() == 0
+
+
 def _changed_something(records: list[dict[str, Any]]) -> bool:
     """Did any of the plan's own commands run and succeed (not skipped by a guard)?"""
     return any(r.get("role") == "command" and r.get("returncode") == 0 for r in records)
@@ -247,9 +186,8 @@ def rollback(applied: AppliedFix, facts: Facts, on_output: Output = _quiet, *,
     if not applied.backups:
         on_output("Nothing to roll back: this fix changed no file.")
         return False
-    needs_root = not all(os.access(b["path"], os.W_OK)
-                         and os.access(os.path.dirname(b["path"]) or ".", os.W_OK)
-                         for b in applied.backups)
+    needs_root = not all(_writable(b.get("target") or b["path"])
+                         and os.access(b["backup"], os.R_OK) for b in applied.backups)
     own = root is None
     root = root or obtain(needs_root, password, ask)
     try:

@@ -12,7 +12,7 @@ import hashlib
 import shlex
 from dataclasses import dataclass, field
 
-from wizard.fixes.apply import BACKUP_INFIX
+from wizard.fixes.backups import backup_hint
 from wizard.fixes.base import FileEdit, FixNotApplicable
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
@@ -108,11 +108,11 @@ def finish(changes: list[Change]) -> tuple[list[FileEdit], str, list[list[str]]]
     changed = [c for c in changes if c.new_text() != c.text]
     if not changed:
         raise FixNotApplicable("the configuration already has this value; nothing to change")
-    undo = [["cp", "-p", c.path + BACKUP_INFIX + "YYYYmmdd-HHMMSS", c.path] for c in changed]
+    undo = [["cp", "--", backup_hint(c.path), c.path] for c in changed]
     return [c.edit() for c in changed], "".join(c.diff() for c in changed), undo
 
 
 def undo_note(undo: list[list[str]]) -> str:
-    return ("To undo by hand: restore the backup written next to the file (the time of "
-            "applying replaces YYYYmmdd-HHMMSS), then reload: "
+    return ("To undo by hand: copy the backup back (it is kept outside every config "
+            "folder; the time of applying replaces YYYYmmdd-HHMMSS), then reload: "
             + "; ".join(shlex.join(argv) for argv in undo))

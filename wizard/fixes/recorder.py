@@ -34,10 +34,11 @@ class CommandRecorder:
         self.on_output = on_output
         self.records: list[dict[str, Any]] = records if records is not None else []
 
-    def run(self, argv: list[str], role: str) -> CommandResult:
+    def run(self, argv: list[str], role: str, quiet: bool | None = None) -> CommandResult:
         """Run argv as the fix's user. Changes are shown with their output; questions
-        (QUIET_ROLES) run silently and the caller says what they found."""
-        quiet = role in QUIET_ROLES
+        (QUIET_ROLES) and file copies run silently and the caller says in words what they
+        found or did."""
+        quiet = role in QUIET_ROLES if quiet is None else quiet
         if not quiet:
             self.on_output("$ " + shlex.join([*self.root.prefix(), *argv]))
         started = time.time()
