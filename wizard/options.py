@@ -26,11 +26,17 @@ class Options:
     flow: str = "nginx-502"
     flow_dirs: list[str] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)
+    # Set once a fix has run: logs are then read only past these byte offsets (and the
+    # journal only from `logs_after_time`), so a check after a fix counts only what was
+    # written after it, never the old lines that found the problem.
+    logs_after: dict[str, int] = field(default_factory=dict)
+    logs_after_time: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "nginx_conf": self.nginx_conf, "url": self.url, "since_seconds": self.since_seconds,
             "flow": self.flow, "flow_dirs": list(self.flow_dirs), "answers": dict(self.answers),
+            "logs_after": dict(self.logs_after), "logs_after_time": self.logs_after_time,
         }
 
     @classmethod
@@ -40,4 +46,6 @@ class Options:
             since_seconds=float(data.get("since_seconds", 3600.0)),
             flow=str(data.get("flow", "nginx-502")),
             flow_dirs=list(data.get("flow_dirs", [])), answers=dict(data.get("answers", {})),
+            logs_after={str(k): int(v) for k, v in (data.get("logs_after") or {}).items()},
+            logs_after_time=data.get("logs_after_time"),
         )

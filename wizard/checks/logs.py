@@ -133,6 +133,7 @@ def _vars(groups: list[SignatureGroup], files: list[dict[str, Any]]) -> dict[str
         "pid": fields.get("pid"),
         "request": fields.get("request"),
         "server": fields.get("server"),
+        "host": fields.get("host"),
         "first_time": _time(top.events[0]),
         "last_time": _time(ev),
         "log_file": ev["source"],
@@ -151,6 +152,8 @@ def _summarise(facts: Facts, kind: str, wanted: Callable[[dict[str, Any]], bool]
 
 
 def _since_text(facts: Facts) -> str:
+    if facts.options.logs_after_time is not None:
+        return "moments since the fix was applied"
     minutes = facts.options.since_seconds / 60
     return f"{minutes:g} minutes" if minutes < 120 else f"{minutes / 60:g} hours"
 

@@ -19,16 +19,32 @@ from wizard.engine.events import (
     StepStarted,
     WalkFinished,
 )
+from wizard.engine.fix_proof import (
+    FAILING,
+    FIXED,
+    UNPROVEN,
+    Proof,
+    describe_answer,
+    judge_check,
+)
 from wizard.engine.placeholders import fill, unresolved
 from wizard.engine.transcript import FixOffer, Step, Transcript
 from wizard.fixes import ACTIONS, FixNotApplicable
 from wizard.fixes import load_all as load_fixes
 from wizard.fixes.result import AppliedFix
 from wizard.flow.model import Choice, FixRef, Flow, Node, Outcome
+from wizard.host.errorlog import mark_logs
 from wizard.host.facts import Facts
+from wizard.host.failing_request import FailingRequest, from_log, request_now
 from wizard.outcome import CheckResult, Status
 
 MAX_STEPS = 500  # a runaway cycle in a flow must end, not spin forever
+SETTLE_SECONDS = 8.0  # how long a just-started or reloaded service may take to answer
+SETTLE_POLL = 0.5
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 class AnswerRequired(Exception):
@@ -153,14 +169,15 @@ class Session:
     def apply_fix(self, step: Step, offer: FixOffer,
                   on_output: Callable[[str], None] = lambda line: None,
                   password: str | None = None) -> AppliedFix:
-        """Run a confirmed fix, then the step's check again, and record before/after. A
-        config fix whose check still fails is rolled back (backups restored, reloaded).
+        """Run a confirmed fix, then prove it on fresh evidence (fix_proof.py). A config
+        fix that fresh evidence shows failing is rolled back (backups restored, reloaded);
+        one that answers now, or that nothing fresh can judge yet, is kept.
 
         `password` is for sudo when it asks for one (the TUI's masked input); headless, a
         person at a terminal is asked with getpass instead. It is used for this fix and
         its rollback only, and never recorded."""
         # runs commands: imported only when a fix is confirmed
-        from wizard.fixes.apply import apply_fix, rollback
+        from wizard.fixes.apply import apply_fix, rollback, rollback_summary
         from wizard.fixes.privilege import ask_on_tty, obtain, probe_of
 
         if offer.plan is None:
@@ -171,38 +188,71 @@ class Session:
             applied = apply_fix(offer.plan, self.facts, on_output, root=root)
             applied.before = f"{step.status}: {step.summary}"
             # `after` is already set when nothing was run, or it was refused or rolled back
-            if step.kind == "check" and not applied.after:
-                after = self.rerun(step.node)
-                applied.after = f"{after.status}: {after.summary}"
-                applied.succeeded = applied.succeeded and after.status == Status.OK
-                on_output(("Fixed: the check now passes. " if applied.succeeded else
-                           "Not fixed: ") + after.summary)
-                address = self._recheck_address(step)
-                if address:
-                    applied.after += f"; the address now: {address}"
-                    on_output(f"The address now: {address}")
-                if not applied.succeeded and applied.backups:
-                    on_output("The check still fails after the config change: rolling back.")
+            if not applied.after:
+                proof = self.prove(step)
+                applied.proof = proof.verdict
+                applied.after = proof.text
+                applied.succeeded = applied.succeeded and proof.verdict == FIXED
+                on_output(_capitalised(proof.text))
+                if proof.verdict == FAILING and applied.backups:
+                    on_output("The change did not help: putting the previous configuration "
+                              "back.")
                     restored = rollback(applied, self.facts, on_output, root=root)
-                    applied.after += ("; rolled back: the backup is restored and reloaded"
-                                      if restored else "; the rollback FAILED (see output)")
-                    on_output("Rolled back: the previous configuration is in place again."
-                              if restored else "The rollback failed; restore by hand: "
-                              + "; ".join(" ".join(b["undo"]) for b in applied.backups))
+                    summary = rollback_summary(applied, restored)
+                    applied.after += f"; {summary}"
+                    on_output(_capitalised(summary))
         finally:
             root.close()
         self.transcript.fixes.append(applied)
         return applied
 
-    def _recheck_address(self, fixed: Step) -> str | None:
-        """Request --url again after a fix (the visitor's view, beside the check's), when
-        the flow has a request.url step and the fixed step was not that one."""
-        if not self.facts.options.url:
-            return None
-        node = next((n for n in self.flow.nodes if n.check == "request.url"), None)
-        if node is None or node.id == fixed.node:
-            return None
-        return self._run_check_node(node)[0].summary
+    def prove(self, step: Step) -> Proof:
+        """Judge a fix that just ran on evidence from after it. From now on this session
+        reads only log lines written after this moment. A service that was just started
+        or reloaded may need a moment: a failing verdict is looked at again until
+        SETTLE_SECONDS have passed."""
+        mark_logs(self.facts)
+        failing = self._failing_request(step)
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            self.facts.invalidate()
+            proof = self._prove_once(step, failing)
+            if proof.verdict != FAILING or time.monotonic() >= deadline:
+                return proof
+            time.sleep(SETTLE_POLL)  # polling the host with a deadline, not a fixed wait
+
+    def _prove_once(self, step: Step, failing: FailingRequest | None) -> Proof:
+        answer = describe_answer(request_now(self.facts, failing)) if failing else None
+        if step.kind != "check" or self._nodes[step.node].check == "request.url":
+            return answer or Proof(UNPROVEN, "applied, not yet proven: give the address "
+                                   "with --url, or reload the page to see")
+        after = self.rerun(step.node)
+        checked = judge_check(after.status, after.summary, self._reads_logs(step.node))
+        if answer is None or answer.verdict == UNPROVEN:
+            return checked if answer is None or checked.verdict != FIXED else answer
+        if answer.verdict == FIXED and checked.verdict == FAILING:
+            # the page answers, yet the live host still shows the problem (a firewall
+            # that only drops other hosts' traffic): keep the change, say both
+            return Proof(UNPROVEN, f"{answer.text}, but the check still finds: "
+                         f"{after.summary}", answer.evidence)
+        return answer
+
+    def _reads_logs(self, node_id: str) -> bool:
+        spec = REGISTRY.get(self._nodes[node_id].check or "")
+        return spec is not None and "error_log_events" in spec.facts
+
+    def _failing_request(self, step: Step) -> FailingRequest | None:
+        """What to request to prove a fix: --url, else the failing request nginx logged
+        (the fixed step's own, else the newest one an earlier step found)."""
+        if self.facts.options.url:
+            return FailingRequest(self.facts.options.url)
+        nginx = self.facts.try_get("nginx") or {}
+        for candidate in [step, *reversed(self.transcript.steps)]:
+            if candidate.vars.get("request") and candidate.status == Status.PROBLEM:
+                found = from_log(candidate.vars, nginx)
+                if found:
+                    return found
+        return None
 
     def _stop(self, error: str | None) -> None:
         self.current = None

@@ -172,6 +172,24 @@ def as_root(root: RootAccess) -> bool:
     return root.access.mode in ("sudo", "password") or os.geteuid() == 0
 
 
+def rollback_summary(applied: AppliedFix, restored: bool) -> str:
+    """What is on disk and what runs after a rollback, in words, so they can agree."""
+    files = ", ".join(b["path"] for b in applied.backups)
+    reloads = [r for r in applied.commands if r.get("role") == "rollback"]
+    failed = [r for r in reloads if r.get("returncode") != 0]
+    if not restored:
+        return (f"the rollback FAILED: {files} may still hold the change; the originals "
+                "are " + ", ".join(b["backup"] for b in applied.backups))
+    disk = f"rolled back: {files} is as before (checked by sha256)"
+    if not reloads:
+        return disk + "; nothing was running it, so nothing was reloaded"
+    if failed:
+        again = "; ".join(shlex.join(r["argv"]) for r in failed)
+        return (disk + f", but `{again}` failed, so the running server may still use the "
+                "change: run it again by hand")
+    return disk + ", and the running server was reloaded with it"
+
+
 def _changed_something(records: list[dict[str, Any]]) -> bool:
     """Did any of the plan's own commands run and succeed (not skipped by a guard)?"""
     return any(r.get("role") == "command" and r.get("returncode") == 0 for r in records)

@@ -19,6 +19,9 @@ class AppliedFix:
     succeeded: bool
     before: str = ""
     after: str = ""
+    # What fresh evidence said afterwards (engine/fix_proof.py): fixed | failing | unproven;
+    # empty when the commands did not run to the end.
+    proof: str = ""
     # Config fixes: each file's backup ({path, backup, sha256, undo: cp argv}) and the
     # commands to run again after restoring them (the reload), so a rollback needs
     # nothing but this record.

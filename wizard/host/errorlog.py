@@ -372,16 +372,48 @@ def correlate(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
+def read_after_mark(target: str, kind: str, offset: int) -> Window:
+    """The records written to `target` after byte `offset` (a mark taken after a fix)."""
+    win = Window(target, kind, read_files=[target])
+    for ev in lines_since_offset(target, offset, kind):
+        win.total += 1
+        if _worth_keeping(ev):
+            win.records.append(ev)
+    win.records.reverse()  # newest first, as a window read from the end has them
+    return win
+
+
+def _read(target: str, kind: str, facts: Facts, now: float) -> Window:
+    """The window of one log: after a fix only what was written since (options.logs_after),
+    else the --since window."""
+    options = facts.options
+    if options.logs_after_time is None:
+        return read_target(target, kind, float(options.since_seconds), now)
+    if target in options.logs_after:
+        return read_after_mark(target, kind, options.logs_after[target])
+    # a journal target, or a file that appeared after the mark: only its newer part
+    return read_target(target, kind, max(0.0, now - options.logs_after_time), now)
+
+
+def mark_logs(facts: Facts) -> None:
+    """From now on, every log read of this session starts at the logs' current ends."""
+    marks = {path: size for path, _kind in log_files(facts)
+             if (size := file_size(path)) is not None}
+    facts.options.logs_after = marks
+    facts.options.logs_after_time = time.time()
+
+
 @fact("error_log_events")
 def error_log_events(facts: Facts) -> dict[str, Any]:
     since = float(facts.options.since_seconds)
     now = time.time()
-    windows = [read_target(t, "nginx", since, now) for t in _nginx_targets(facts)]
-    windows += [read_target(t, "php-fpm", since, now) for t in _phpfpm_targets(facts)]
+    windows = [_read(t, "nginx", facts, now) for t in _nginx_targets(facts)]
+    windows += [_read(t, "php-fpm", facts, now) for t in _phpfpm_targets(facts)]
     events = [ev for win in windows for ev in win.records]
     events.sort(key=lambda ev: ev["epoch"] if ev["epoch"] is not None else now)
     correlate(events)
     return {"now": now, "since_seconds": since, "files": [w.status_json() for w in windows],
+            "after_fix": facts.options.logs_after_time,
             "events": events[-MAX_EVENTS:]}
 
 

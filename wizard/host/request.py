@@ -53,19 +53,21 @@ def split_url(url: str) -> Target:
     return Target(parts.scheme, parts.hostname.lower().rstrip("."), port, path)
 
 
-def _connection(target: Target) -> http.client.HTTPConnection:
+def _connection(target: Target, connect: str | None,
+                timeout: float) -> http.client.HTTPConnection:
+    host = connect or target.host
     if target.scheme == "https":
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-        return http.client.HTTPSConnection(target.host, target.port, timeout=TIMEOUT,
+        return http.client.HTTPSConnection(host, target.port, timeout=timeout,
                                            context=context)
-    return http.client.HTTPConnection(target.host, target.port, timeout=TIMEOUT)
+    return http.client.HTTPConnection(host, target.port, timeout=timeout)
 
 
-def _error_text(exc: BaseException) -> str:
+def _error_text(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, socket.timeout | TimeoutError):
-        return f"no answer within {TIMEOUT:g}s"
+        return f"no answer within {timeout:g}s"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (nothing listens on that address and port)"
     if isinstance(exc, socket.gaierror):
@@ -75,8 +77,11 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def request_url(url: str) -> dict[str, Any]:
-    """Request `url` once and describe the answer (never raises for network trouble)."""
+def request_url(url: str, *, connect: str | None = None, host_header: str | None = None,
+                timeout: float = TIMEOUT) -> dict[str, Any]:
+    """Request `url` once and describe the answer (never raises for network trouble).
+    `connect`: the address to connect to instead of the URL's host (nginx's own listen
+    address), with `host_header` naming the site, as a visitor's request would."""
     target = split_url(url)
     record: dict[str, Any] = {
         "url": url, "scheme": target.scheme, "host": target.host, "port": target.port,
@@ -87,9 +92,9 @@ def request_url(url: str) -> dict[str, Any]:
         "note": ("the TLS certificate was not verified" if target.scheme == "https" else None),
     }
     started = time.monotonic()
-    conn = _connection(target)
+    conn = _connection(target, connect, timeout)
     try:
-        conn.request("GET", target.path, headers={"Host": target.host_header,
+        conn.request("GET", target.path, headers={"Host": host_header or target.host_header,
                                                   "User-Agent": USER_AGENT,
                                                   "Accept": "*/*", "Connection": "close"})
         response = conn.getresponse()
@@ -100,7 +105,8 @@ def request_url(url: str) -> dict[str, Any]:
             content_type=response.getheader("Content-Type"),
             body_excerpt=body.decode("utf-8", errors="replace")[:EXCERPT_CHARS])
     except (OSError, http.client.HTTPException) as exc:
-        record["error"] = _error_text(exc)
+        record["error"] = _error_text(exc, timeout)
+        record["timed_out"] = isinstance(exc, socket.timeout | TimeoutError)
     finally:
         conn.close()
         record["duration"] = round(time.monotonic() - started, 3)
