@@ -3,6 +3,7 @@ points, limits that end requests early, and enough children for the memory."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from wizard.checks.base import check
@@ -43,10 +44,23 @@ def _pool_evidence(pool: dict[str, Any]) -> Evidence:
                             f"listen = {pool.get('listen')}")
 
 
-def _nearest_pool(pools: list[dict[str, Any]], target: dict[str, Any]) -> dict[str, Any]:
-    """The pool nginx most likely meant: same kind of address (socket / TCP) first."""
-    same_kind = [p for p in pools if bool(p.get("socket")) == bool(target.get("socket"))]
-    return (same_kind or pools)[0]
+def _shared_dirs(a: str | None, b: str | None) -> int:
+    """How many leading folders two socket paths share (/run/php/x.sock, /run/php/y.sock: 2)."""
+    if not a or not b:
+        return 0
+    return len(os.path.commonpath([os.path.dirname(a), os.path.dirname(b)]).split("/")) - 1
+
+
+def _nearest_pool(pools: list[dict[str, Any]], target: dict[str, Any],
+                  fpm: dict[str, Any]) -> dict[str, Any]:
+    """The pool nginx most likely meant: the same kind of address (socket / TCP), served
+    by a running PHP-FPM, in the same folder as the address nginx names (a PHP upgrade
+    moves /run/php/php7.4-fpm.sock to /run/php/php8.2-fpm.sock), in that order."""
+    def rank(pool: dict[str, Any]) -> tuple[bool, bool, int]:
+        return (bool(pool.get("socket")) == bool(target.get("socket")), _serves(fpm, pool),
+                _shared_dirs(pool.get("socket"), target.get("socket")))
+
+    return max(pools, key=rank)
 
 
 @check("phpfpm.running",
@@ -117,7 +131,7 @@ def phpfpm_listen_match(facts: Facts) -> CheckResult:
         if answered:  # some other FastCGI server answers there; not a wrong address
             matched.append("(another FastCGI server)")
             continue
-        near = _nearest_pool(pools, target)
+        near = _nearest_pool(pools, target, fpm)
         listing = ", ".join(f"{p['name']} at {p.get('listen')}" for p in pools)
         # The pool's config is read even when its PHP-FPM is stopped; then it listens
         # nowhere, and the config we found may not be the one meant for this site: the
@@ -173,7 +187,8 @@ def phpfpm_timeouts(facts: Facts) -> CheckResult:
         rtt = float(pool.get("request_terminate_timeout") or 0)
         met = pool.get("max_execution_time")
         met = global_met if met is None else met
-        vars_ = {"pool": pool["name"], "target": target["target"], "read_timeout": read,
+        vars_ = {"pool": pool["name"], "pool_conf": pool.get("conf"),
+                 "target": target["target"], "read_timeout": read,
                  "request_terminate_timeout": rtt, "max_execution_time": met,
                  "file": pool.get("file"), "line": pool.get("line"),
                  "nginx_file": target.get("file"), "nginx_line": target.get("line"),

@@ -106,7 +106,7 @@ def upstream_reachable(facts: Facts) -> CheckResult:
                                        if is_phpfpm(probe, phpfpm) else None)
     vars_ = {key: probe.get(key) for key in ("target", "socket", "host", "port", "worker_user",
                                              "owner", "group", "mode", "kind", "upstream",
-                                             "pool", "detail")}
+                                             "pool", "pool_conf", "detail")}
     vars_.update(service=service or "", failed=len(failed), pool_note=probe.get("pool_note"))
     if result == "error":
         return CheckResult("unknown", f"{probe.get('target')}: {probe.get('detail')}",

@@ -44,7 +44,8 @@ SETTLE_POLL = 0.5
 
 
 def _capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """A sentence's first letter, unless it starts with an address (http://...)."""
+    return text if "://" in text.split(" ", 1)[0] else text[:1].upper() + text[1:]
 
 
 class AnswerRequired(Exception):

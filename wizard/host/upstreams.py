@@ -361,7 +361,8 @@ def _probe_tls(result: dict[str, Any], sock: socket.socket, timeout: float) -> N
 def _match_pool(result: dict[str, Any], pools: list[dict[str, Any]]) -> None:
     pool = pool_for_target(pools, result["socket"], result["host"], result["port"])
     if pool is not None:
-        result.update(pool=pool["name"], service=pool.get("service"))
+        result.update(pool=pool["name"], service=pool.get("service"),
+                      pool_conf=pool.get("conf"))
     elif pools:
         where = ", ".join(f"{p['name']} at {p.get('listen')}" for p in pools)
         result["pool_note"] = f"no PHP-FPM pool listens at {result['target']}; pools: {where}"
@@ -377,7 +378,8 @@ def probe_target(target: dict[str, Any], worker: str | None,
         "exists": None, "is_socket": None, "owner": None, "group": None, "mode": None,
         "worker_user": worker, "worker_can_connect": None, "connect": None, "fastcgi": None,
         "tls": None, "detail": "", "duration": 0.0, "skipped": target.get("skip"),
-        "pool": None, "service": None, "pool_note": None, "addresses": [],
+        "pool": None, "pool_conf": None, "service": None, "pool_note": None,
+        "addresses": [],
         "file": target.get("file"), "line": target.get("line"),
         "server_index": target.get("server_index"),
     }
