@@ -36,15 +36,22 @@ class FailingRequest:
 
 def _server_for(name: str, port: int | None, servers: list[dict[str, Any]]
                 ) -> dict[str, Any] | None:
-    """The server block nginx names in a log line (`server: NAME` is its first name)."""
-    named = [s for s in servers if name and name in (s.get("server_names") or [])]
+    """The server block that logged the line, chosen as nginx chose it: among the blocks
+    on the request's port (when the Host header names one), the one whose first name is
+    the line's `server:`, else the port's default_server, else the only or first one."""
     if port is not None:
-        on_port = [s for s in named if any(li.get("port") == port for li in s.get("listen")
-                                           or [])]
-        named = on_port or named
+        on_port = [s for s in servers
+                   if any(li.get("port") == port for li in s.get("listen") or [])]
+        servers = on_port or servers
+    named = [s for s in servers if name and name in (s.get("server_names") or [])]
     if named:
         return named[0]
-    return servers[0] if len(servers) == 1 else None
+    default = [s for s in servers if any(li.get("default_server") and
+                                         (port is None or li.get("port") == port)
+                                         for li in s.get("listen") or [])]
+    if default:
+        return default[0]
+    return servers[0] if len(servers) == 1 or (servers and port is not None) else None
 
 
 def _listen_for(server: dict[str, Any], port: int | None) -> dict[str, Any] | None:
