@@ -4,10 +4,12 @@ back-end reads its status command's answer.
 systemd is not PID 1 on the test machine, so the systemd back-end is tested against real
 `systemctl` output recorded here (tests/data/systemd: what systemctl says when systemd is
 not running, and `--root=/ is-enabled`, which works offline) plus the `is-active` words
-documented in systemctl(1). OpenRC is not installed: tests/data/openrc holds its status
-answers transcribed from openrc-run (see the README there). sysvinit's answers below were
-recorded from Debian 12's own init scripts through `service` on this machine; the
-read-only `service ... status` run is in tests/lab/test_fix_service.py.
+documented in systemctl(1). OpenRC's status answers in tests/data/openrc were recorded
+from Debian's openrc in a chroot, except exit 32, typed by hand (see the README there); its
+start guard, wizard.fixes.openrc_daemon, is tested in test_openrc_daemon.py and for real in
+tests/lab/test_fix_openrc_chroot.py. sysvinit's answers below were recorded from Debian
+12's own init scripts through `service` on this machine; the read-only `service ... status`
+run is in tests/lab/test_fix_service.py.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 
 from wizard.fixes import load_all
 from wizard.fixes.base import FixNotApplicable
+from wizard.fixes.helper_argv import helper_module, interpreter
 from wizard.fixes.service import MANAGERS, plan_verb
 from wizard.fixes.service_backend import CRASHED, RUNNING, STOPPED, UNKNOWN
 from wizard.fixes.service_openrc import OpenRC
@@ -50,10 +53,11 @@ def facts_with(manager: str, recorded: Callable[..., Facts]) -> Facts:
     ("sysvinit", "enable", [["update-rc.d", "nginx", "defaults"],
                             ["update-rc.d", "nginx", "enable"], ["service", "nginx", "start"]],
      [["update-rc.d", "nginx", "disable"]]),
-    ("openrc", "start", [["rc-service", "nginx", "start"]], [["rc-service", "nginx", "stop"]]),
+    ("openrc", "start", [["rc-service", "nginx", "zap"], ["rc-service", "nginx", "start"]],
+     [["rc-service", "nginx", "stop"]]),
     ("openrc", "restart", [["rc-service", "nginx", "restart"]], []),
     ("openrc", "enable", [["rc-update", "add", "nginx", "default"],
-                          ["rc-service", "nginx", "start"]],
+                          ["rc-service", "nginx", "zap"], ["rc-service", "nginx", "start"]],
      [["rc-update", "del", "nginx", "default"]]),
 ])
 def test_exact_argv_and_undo(manager: str, verb: str, commands: list[list[str]],
@@ -68,21 +72,54 @@ def test_exact_argv_and_undo(manager: str, verb: str, commands: list[list[str]],
     assert "nginx" in plan.verify
 
 
-@pytest.mark.parametrize(("manager", "guard"), [
-    ("systemd", ["systemctl", "is-active", "--quiet", "php8.2-fpm"]),
-    ("sysvinit", ["service", "php8.2-fpm", "status"]),
-    ("openrc", ["rc-service", "php8.2-fpm", "status"]),
+RUNS = [interpreter(), "-I", "-m", "wizard.fixes.openrc_daemon", "running"]
+
+
+@pytest.mark.parametrize(("manager", "guards"), [
+    ("systemd", [["systemctl", "is-active", "--quiet", "php8.2-fpm"]]),
+    ("sysvinit", [["service", "php8.2-fpm", "status"]]),
+    # OpenRC's status says "started" after the daemon died: its pid file decides, and
+    # both the zap and the start are skipped while the daemon really runs
+    ("openrc", [[*RUNS, "php8.2-fpm"]] * 2),
 ])
-def test_start_is_skipped_when_already_running(manager: str, guard: list[str]) -> None:
+def test_start_is_skipped_when_already_running(manager: str, guards: list[list[str]]) -> None:
     plan = plan_verb("start", "php8.2-fpm", MANAGERS[manager]())
-    assert plan.guards == [guard]
+    assert plan.guards == guards
+    assert plan.asks == ["Is php8.2-fpm already running?"] * len(guards)
     assert any("already runs" in note for note in plan.notes)
+
+
+@pytest.mark.parametrize("manager", ["systemd", "sysvinit"])
+def test_other_managers_guard_with_their_status_and_start_once(manager: str) -> None:
+    backend = MANAGERS[manager]()
+    assert backend.running_argv("nginx") == backend.status_argv("nginx")
+    assert backend.start_steps("nginx") == backend.verb("start", "nginx")
+
+
+@pytest.mark.parametrize("verb", ["start", "enable"])
+@pytest.mark.parametrize("manager", sorted(MANAGERS))
+def test_every_guard_has_its_question(manager: str, verb: str) -> None:
+    plan = plan_verb(verb, "nginx", MANAGERS[manager]())
+    assert len(plan.asks) == len(plan.guards) == len(plan.commands)
+    assert all(ask for guard, ask in zip(plan.guards, plan.asks, strict=True) if guard)
+
+
+def test_openrc_start_zaps_only_a_dead_daemon_then_starts() -> None:
+    plan = plan_verb("start", "php-fpm82", OpenRC())
+    assert plan.commands == [["rc-service", "php-fpm82", "zap"],
+                             ["rc-service", "php-fpm82", "start"]]
+    assert plan.guards == [[*RUNS, "php-fpm82"]] * 2
+    assert helper_module(plan.guards[0] or []) == "openrc_daemon"
+    assert plan.undo == [["rc-service", "php-fpm82", "stop"]]
+    assert "pid file" in plan.verify
 
 
 def test_enable_guards_each_step() -> None:
     plan = plan_verb("enable", "nginx", OpenRC())
     assert plan.guards == [["test", "-e", "/etc/runlevels/default/nginx"],
-                           ["rc-service", "nginx", "status"]]
+                           [*RUNS, "nginx"], [*RUNS, "nginx"]]
+    assert plan.asks == ["Does nginx already start at boot?",
+                         "Is nginx already running?", "Is nginx already running?"]
     systemd = plan_verb("enable", "nginx", Systemd())
     assert systemd.guards == [["systemctl", "is-enabled", "--quiet", "nginx"],
                               ["systemctl", "is-active", "--quiet", "nginx"]]
@@ -142,7 +179,10 @@ def test_systemd_is_enabled_recorded() -> None:
 
 
 @pytest.mark.parametrize(("name", "state"), [
-    ("started", RUNNING), ("stopped", STOPPED), ("crashed", CRASHED), ("missing", UNKNOWN)])
+    ("started", RUNNING), ("stopped", STOPPED), ("crashed", CRASHED), ("missing", UNKNOWN),
+    ("unsupervised", CRASHED),
+    # the bug the start guard works around: status alone cannot see the dead daemon
+    ("started_daemon_killed", RUNNING)])
 def test_openrc_status_codes(name: str, state: str) -> None:
     rec = recording(f"openrc/status_{name}.json")
     assert OpenRC().state(rec["returncode"], rec["stdout"] + rec["stderr"]) == state

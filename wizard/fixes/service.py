@@ -42,14 +42,16 @@ def plan_verb(verb: str, service: str, manager: ServiceManager) -> FixPlan:
     running = f"Is {service} already running?"
     undo: list[list[str]] = []
     notes: list[str] = []
-    status = manager.status_argv(service)
+    # the manager's "does it really run?" (OpenRC: its daemon, not its "started" mark)
+    status = manager.running_argv(service)
     if verb == "start":
-        guards, asks = [status], [running]
+        commands = manager.start_steps(service)  # OpenRC: zap, then start
+        guards, asks = [status] * len(commands), [running] * len(commands)
         undo = manager.verb("stop", service)
         notes.append(f"Skipped if {service} already runs (`{' '.join(status)}` exits 0).")
     elif verb == "enable":
         guards = [manager.enabled_argv(service)] * len(commands)
-        start = manager.verb("start", service)
+        start = manager.start_steps(service)
         boot: list[str | None] = [f"Does {service} already start at boot?"]
         asks = boot * len(commands) + [running] * len(start)
         commands, guards = commands + start, guards + [status] * len(start)

@@ -35,6 +35,16 @@ class ServiceManager(ABC):
     def state(self, returncode: int | None, output: str) -> str:
         """RUNNING / STOPPED / CRASHED / UNKNOWN from the status command's answer."""
 
+    def running_argv(self, service: str) -> list[str]:
+        """The guard of every start step: exits 0 exactly when the service's process
+        really runs. The status command, unless the manager's status can be wrong."""
+        return self.status_argv(service)
+
+    def start_steps(self, service: str) -> list[list[str]]:
+        """The commands that bring the service up, each run only while `running_argv`
+        says it does not run (a step may be unsafe on a running service)."""
+        return self.verb("start", service)
+
     def enabled_argv(self, service: str) -> list[str] | None:
         """A command that exits 0 when the service already starts at boot (None: no
         reliable test, so `enable` always runs; it is idempotent anyway)."""
