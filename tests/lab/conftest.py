@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.debian_site import debian_site  # noqa: F401  (a fixture)
 from tests.lab.harness import Lab, require_lab
 
 

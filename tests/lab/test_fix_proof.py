@@ -49,8 +49,8 @@ def offered(session: Session, action: str) -> tuple[Step, FixOffer]:
         for offer in step.fixes:
             if offer.action == action and offer.plan:
                 return step, offer
-    found = [(s.node, [(o.action, o.unavailable) for o in s.fixes])
-             for s in session.transcript.steps if s.fixes]
+    found = [(s.node, s.summary, [(o.action, o.unavailable) for o in s.fixes])
+             for s in session.transcript.steps if s.status != "ok"]
     raise AssertionError(f"no step offers {action}: {found}")
 
 
@@ -144,7 +144,7 @@ def test_a_fix_that_does_not_help_is_rolled_back_and_says_what_runs(
     applied, lines = apply(session, step, offer)
 
     assert applied.proof == "failing", "\n".join(lines)
-    assert f"/bigheader.php?n=60000 still answers 502: " in applied.after
+    assert "/bigheader.php?n=60000 still answers 502: " in applied.after
     assert "upstream sent too big header" in applied.after
     assert applied.after.endswith(f"rolled back: {lab.nginx_conf} is as before (checked by "
                                   "sha256), and the running server was reloaded with it")
