@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures and hooks shared by every test folder."""
 
 from __future__ import annotations
 
@@ -7,9 +7,47 @@ from typing import Any
 
 import pytest
 
+from tests.support import in_ci
 from wizard.checks.base import REGISTRY, check
 from wizard.host.facts import Facts
 from wizard.outcome import CheckResult, Status
+
+# -- CI proves nothing was skipped -------------------------------------------------------
+# `require` (tests/support.py) already fails in CI where a part is missing; these hooks
+# catch every other skip too (pytest.skip, skipif, importorskip, a skipped module), so a
+# green CI run means every test ran. Skips are noted as pytest reports them and turn the
+# session into a failure at the end, each named with its reason.
+_SKIPPED: list[tuple[str, str]] = []  # (test id, reason) in this pytest process
+
+
+def _note_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if not report.skipped or hasattr(report, "wasxfail"):  # an xfail is not a skip
+        return
+    longrepr = report.longrepr
+    reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    _SKIPPED.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _note_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _note_skip(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    passing = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
+    if in_ci() and _SKIPPED and session.exitstatus in passing:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not (in_ci() and _SKIPPED):
+        return
+    terminalreporter.section("skipped, but CI=true must run every test", red=True)
+    for nodeid, reason in _SKIPPED:
+        terminalreporter.write_line(f"SKIPPED {nodeid}: {reason}", red=True)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from wizard import TOOL_NAME, __version__
+from wizard.engine.facts_source import FactsFileError, open_facts, save_snapshot
 from wizard.engine.report import (
     EXIT_INCOMPLETE,
     EXIT_OK,
@@ -59,7 +60,9 @@ def _add_session_options(p: argparse.ArgumentParser) -> None:
                    help="extra folder of flow files (repeatable)")
     p.add_argument("--answer", action="append", type=_answer, default=[],
                    metavar="NODE=CHOICE", help="answer an ask node ahead (repeatable)")
-    p.add_argument("--from-snapshot", metavar="FILE", help="replay recorded facts")
+    p.add_argument("--from-snapshot", metavar="FILE",
+                   help="replay facts saved by --save-snapshot instead of reading this host; "
+                        "fixes are then planned and shown, never run")
     p.add_argument("--save-snapshot", metavar="FILE", help="save the gathered facts")
     p.add_argument("--check-timeout", type=float, metavar="SECONDS",
                    help="limit every check to this many seconds")
@@ -74,9 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     diag = sub.add_parser("diagnose", help="run the flow headless and print a report")
     _add_session_options(diag)
     diag.add_argument("--format", choices=["text", "json", "markdown"], default="text")
-    diag.add_argument("--fix", metavar="ID", help="apply the offered fix with this id "
-                      "(prints its plan unless --yes is given)")
-    diag.add_argument("--yes", action="store_true", help="confirm --fix: really run it")
+    diag.add_argument("--fix", metavar="ID", help="print the plan of the offered fix with "
+                      "this id (causes[].fixes[].id in --format json); with --yes, run it. "
+                      "With --from-snapshot the plan is printed only: it was made from "
+                      "recorded facts, so --yes is refused (exit 2)")
+    diag.add_argument("--yes", action="store_true",
+                      help="confirm --fix: really run it (on this host's own facts only)")
     diag.add_argument("--transcript", metavar="FILE",
                       help="where to save the session transcript (default: state folder)")
     explain = sub.add_parser("explain", help="explain nginx / PHP-FPM error-log lines")
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{TOOL_NAME}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except FlowLoadError as exc:
+    except (FlowLoadError, FactsFileError) as exc:
         print(f"{TOOL_NAME}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -135,34 +141,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     return cmd_tui(args)
 
 
-def _make_facts(args: argparse.Namespace, options: Options):  # type: ignore[no-untyped-def]
-    from wizard.host.facts import Facts
-
-    if not args.from_snapshot:
-        return Facts(options)
-    try:
-        data = json.loads(Path(args.from_snapshot).read_text(encoding="utf-8"))
-        return Facts.from_snapshot(data, options)
-    except OSError as exc:
-        raise UsageError(f"cannot read snapshot {args.from_snapshot}: {exc.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{args.from_snapshot} is not a facts snapshot: {exc}") from None
-
-
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from wizard.engine.runner import Session
     from wizard.flow.library import find_flow
 
+    _refuse_fix_from_snapshot(args)
     options = options_from(args)
     flow = find_flow(options.flow, options.flow_dirs)
-    facts = _make_facts(args, options)
+    facts = open_facts(options, args.from_snapshot)
     session = Session(flow, facts, check_timeout=args.check_timeout)
     session.prefetch()
     transcript = session.run()
     if args.save_snapshot:
-        _write(args.save_snapshot, json.dumps(facts.to_snapshot(), indent=1) + "\n")
+        save_snapshot(facts, args.save_snapshot)
     if args.fix:
-        code = _headless_fix(session, args.fix, args.yes)
+        code = _headless_fix(session, args.fix, args.yes, args.from_snapshot)
     report = build_report(transcript, facts)
     saved = _save_transcript(session, report, args.transcript)
     if not args.fix:
@@ -171,6 +164,14 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         sys.stdout.write(render(report, args.format))
         code = exit_code(report)
     return code
+
+
+def _refuse_fix_from_snapshot(args: argparse.Namespace) -> None:
+    """A plan made from a snapshot names another machine's services, ports and files (or
+    this one's, as it was then): running it here could change the wrong things."""
+    if args.fix and args.yes and args.from_snapshot:
+        raise UsageError("cannot run a fix planned from a snapshot: its commands were made "
+                         "from recorded facts, not this host (leave out --yes to see the plan)")
 
 
 def _save_transcript(session: Session, report: dict[str, object], path: str | None) -> str:
@@ -185,8 +186,10 @@ def _save_transcript(session: Session, report: dict[str, object], path: str | No
         return ""
 
 
-def _headless_fix(session: Session, fix_id: str, confirmed: bool) -> int:
-    """`diagnose --fix ID`: show the plan; with --yes run it and prove it with the check."""
+def _headless_fix(session: Session, fix_id: str, confirmed: bool,
+                  snapshot: str | None = None) -> int:
+    """`diagnose --fix ID`: show the plan; with --yes run it and prove it with the check.
+    A plan from a `snapshot` is only shown (_refuse_fix_from_snapshot stops --yes)."""
     found = [(step, offer) for step in session.transcript.steps for offer in step.fixes
              if offer.plan and offer.plan["id"] == fix_id]
     if not found:
@@ -196,7 +199,10 @@ def _headless_fix(session: Session, fix_id: str, confirmed: bool) -> int:
                          f"{', '.join(offered) or 'none'})")
     step, offer = found[0]
     plan = offer.plan or {}
-    print(f"Fix {plan['id']}: {plan['title']}")
+    if snapshot:
+        print(f"Planned from the snapshot {snapshot}, not from this host: "
+              "it cannot be applied here.")
+    print(f"Fix: {plan['title']}")
     print(f"Because: {step.title}: {step.summary}")
     print("Needs root: " + ("yes" if plan["needs_root"] else "no"))
     if plan.get("diff"):
@@ -217,6 +223,10 @@ def _headless_fix(session: Session, fix_id: str, confirmed: bool) -> int:
         print(f"Note: {note}")
     if plan.get("verify"):
         print(f"It worked when: {plan['verify']}")
+    if snapshot:
+        print("Nothing was run. To apply it, run the diagnosis on the host itself, "
+              "without --from-snapshot.")
+        return EXIT_OK
     if not confirmed:
         print("Nothing was run. Add --yes to run these commands.")
         return EXIT_OK
@@ -224,13 +234,6 @@ def _headless_fix(session: Session, fix_id: str, confirmed: bool) -> int:
     print(f"Before: {applied.before}")
     print(f"After:  {applied.after}")
     return EXIT_OK if applied.succeeded else EXIT_PROBLEM
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -281,4 +284,5 @@ def cmd_flows(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     from wizard.tui.app import run_tui
 
-    return run_tui(options_from(args), args)
+    return run_tui(options_from(args), snapshot=args.from_snapshot,
+                   save_snapshot_to=args.save_snapshot, check_timeout=args.check_timeout)

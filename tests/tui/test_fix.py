@@ -84,12 +84,12 @@ async def test_y_runs_the_fix_streams_output_and_proves_it(marker: MarkerFlow,
         # printf's output: markup and the escape sequence show as typed, unstyled.
         assert "[bold]not markup[/bold] \\x1b[31mred" in text
         fix = app.session.transcript.fixes[0]
-        assert fix.succeeded and fix.after.startswith("ok")
+        assert fix.succeeded and fix.after.startswith("fixed")
         await drive(pilot, ["escape"])
         assert "[ok] Is the marker there? (fixed)" in screen_text(app)
         await drive(pilot, ["s"])
         text = screen_text(app)
-        assert "(upstream_down)  [fixed]" in text
+        assert "The upstream is down or refuses connections  [fixed]" in text
         assert "- Create the marker: Fixed: the check now passes." in text
         assert "Left to do: nothing found that is still wrong." in text
 

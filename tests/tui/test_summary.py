@@ -18,9 +18,10 @@ async def test_summary_ranks_causes_saves_and_exports(tmp_path: Path) -> None:
         await drive(pilot, ["enter", "2", "enter"])
         assert isinstance(app.screen, SummaryScreen)
         text = screen_text(app)
-        first = text.index("1. nginx is not running (nginx_not_running)")
-        second = text.index("2. PHP-FPM is not running (php_fpm_down)")
+        first = text.index("1. nginx is not running ")
+        second = text.index("2. PHP-FPM is not running ")
         assert first < second
+        assert "nginx_not_running" not in text and "php_fpm_down" not in text  # no ids
         assert "Fixed: nothing was changed on this host." in text
         assert "- nginx is not running: fix offered: Start nginx" in text
         assert f"Transcript: {transcript}" in text

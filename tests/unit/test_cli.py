@@ -153,22 +153,72 @@ def test_version_and_module_entry_point() -> None:
                           capture_output=True, timeout=60, check=False).returncode == 0
 
 
-def test_fix_without_yes_only_prints_the_plan(tmp_path: Path) -> None:
+def stopped_nginx_snapshot(tmp_path: Path) -> Path:
+    """Facts of a host whose nginx is stopped, with systemd: `service.start:nginx` is offered."""
     snap = tmp_path / "s.json"
     snap.write_text(json.dumps({"format": 1, "facts": {
         "processes": [], "system": {"service_manager": "systemd"}, "firewall": {}}}))
+    return snap
+
+
+def test_fix_from_a_snapshot_prints_the_plan_and_says_it_cannot_run_here(
+        tmp_path: Path) -> None:
+    snap = stopped_nginx_snapshot(tmp_path)
     transcript = tmp_path / "t.json"
     done = cli("diagnose", "--from-snapshot", str(snap), "--fix", "service.start:nginx",
                "--transcript", str(transcript))
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Planned from the snapshot {snap}, not from this host: "
+                                  "it cannot be applied here.\nFix: Start nginx\n")
     assert "  $ systemctl start nginx\n" in done.stdout
-    assert "Nothing was run. Add --yes to run these commands." in done.stdout
+    assert done.stdout.endswith("Nothing was run. To apply it, run the diagnosis on the host "
+                                "itself, without --from-snapshot.\n")
+    assert "--yes" not in done.stdout  # it does not invite running it here
     saved = json.loads(transcript.read_text())
     assert saved["transcript"]["fixes"] == []
     assert saved["report"]["causes"][0]["id"] == "nginx_not_running"
     wrong = cli("diagnose", "--from-snapshot", str(snap), "--fix", "service.start:apache")
     assert wrong.returncode == 2
     assert "no fix 'service.start:apache' was offered" in wrong.stderr
+
+
+def test_fix_with_yes_from_a_snapshot_is_refused_before_anything_runs(
+        tmp_path: Path) -> None:
+    """The plan names what the snapshot's host had: running it here could change the
+    wrong service, port or file. One line on stderr, exit 2, no plan, no transcript."""
+    snap = stopped_nginx_snapshot(tmp_path)
+    transcript = tmp_path / "t.json"
+    done = cli("diagnose", "--from-snapshot", str(snap), "--fix", "service.start:nginx",
+               "--yes", "--transcript", str(transcript))
+    assert done.returncode == 2
+    assert done.stderr == ("nginx-502-wizard: cannot run a fix planned from a snapshot: its "
+                           "commands were made from recorded facts, not this host (leave "
+                           "out --yes to see the plan)\n")
+    assert done.stdout == ""
+    assert not transcript.exists()
+
+
+def test_help_says_what_fix_does_with_a_snapshot() -> None:
+    done = cli("diagnose", "--help")
+    text = " ".join(done.stdout.split())  # argparse wraps lines where it likes
+    assert "fixes are then planned and shown, never run" in text
+    assert "With --from-snapshot the plan is printed only" in text
+    assert "--yes is refused (exit 2)" in text
+
+
+def test_text_and_markdown_reports_name_no_ids(tmp_path: Path) -> None:
+    snap = stopped_nginx_snapshot(tmp_path)
+    report = json.loads(cli("diagnose", "--from-snapshot", str(snap), "--format",
+                            "json").stdout)
+    # Cause and fix ids (and the fix's action). Node ids of this flow are plain words
+    # ("ports"), and check ids are covered by tests/unit/test_report_words.py.
+    ids = [c["id"] for c in report["causes"]] + [
+        f["id"] for c in report["causes"] for f in c["fixes"]] + ["service.start"]
+    assert "nginx_not_running" in ids and "service.start:nginx" in ids  # JSON keeps them
+    for fmt in ("text", "markdown"):
+        out = cli("diagnose", "--from-snapshot", str(snap), "--format", fmt).stdout
+        assert "nginx is not running" in out and "Start nginx" in out
+        assert [name for name in ids if name in out] == [], fmt
 
 
 def test_options_without_a_subcommand_mean_the_tui() -> None:

@@ -1,4 +1,8 @@
-"""The diagnosis report: the contract's JSON shape, and text / Markdown renderings of it."""
+"""The diagnosis report: the contract's JSON shape, and text / Markdown renderings of it.
+
+Ids (cause, fix, node) are for scripts and stay in the JSON; the text and Markdown are
+read by people, so they say each thing by its title and never print an id.
+"""
 
 from __future__ import annotations
 
@@ -109,6 +113,12 @@ def exit_code(report: dict[str, Any]) -> int:
 
 _MARK = {"ok": "ok", "problem": "PROBLEM", "warning": "warning", "unknown": "unknown",
          "skipped": "skipped"}
+_SOURCE_WORDS = {"error_log": "error log"}
+
+
+def evidence_source(source: str) -> str:
+    """An evidence source as words: 'error_log' is 'error log'; the rest are words already."""
+    return _SOURCE_WORDS.get(source, source.replace("_", " "))
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -121,19 +131,20 @@ def render_text(report: dict[str, Any]) -> str:
         "Steps:",
     ]
     for step in report["steps"]:
-        lines.append(f"  [{_MARK.get(step['status'], step['status']):>7}] {step['title']}: "
+        title = f"{step['title']}: " if step["title"] else ""  # untitled: never its node id
+        lines.append(f"  [{_MARK.get(step['status'], step['status']):>7}] {title}"
                      f"{step['summary']}")
     lines.append("")
     if not report["causes"]:
         lines.append("No cause of a 502 was found.")
     for number, item in enumerate(report["causes"], 1):
-        lines.append(f"{number}. {item['title']} ({item['id']})")
+        lines.append(f"{number}. {item['title']}")
         lines.append(f"   {item['explanation']}")
         for ev in item["evidence"]:
-            lines.append(f"   - {ev['source']}: {ev['detail']}")
+            lines.append(f"   - {evidence_source(ev['source'])}: {ev['detail']}")
         for fix in item["fixes"]:
             root = " (needs root)" if fix["needs_root"] else ""
-            lines.append(f"   fix {fix['id']}: {fix['title']}{root}")
+            lines.append(f"   fix: {fix['title']}{root}")
             for argv in fix["commands"]:
                 lines.append(f"     $ {' '.join(argv)}")
     if report.get("error"):
@@ -154,14 +165,15 @@ def render_markdown(report: dict[str, Any]) -> str:
     if not report["causes"]:
         out.append("No cause of a 502 was found.")
     for number, item in enumerate(report["causes"], 1):
-        out += [f"### {number}. {item['title']} (`{item['id']}`)", "", item["explanation"], ""]
+        out += [f"### {number}. {item['title']}", "", item["explanation"], ""]
         if item["evidence"]:
             out.append("Evidence:")
             out.append("")
-            out += [f"- {ev['source']}: `{ev['detail']}`" for ev in item["evidence"]]
+            out += [f"- {evidence_source(ev['source'])}: `{ev['detail']}`"
+                    for ev in item["evidence"]]
             out.append("")
         for fix in item["fixes"]:
-            out.append(f"Fix `{fix['id']}`: {fix['title']}")
+            out.append(f"Fix: {fix['title']}")
             out += ["", "```", *(" ".join(a) for a in fix["commands"]), "```", ""]
     out += ["## Steps", "", "| step | status | finding |", "|---|---|---|"]
     for step in report["steps"]:

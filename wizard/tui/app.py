@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 from collections.abc import Iterable
 from functools import partial
@@ -19,6 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from wizard.engine.events import WalkFinished
+from wizard.engine.facts_source import Facts, fact_or_reason, open_facts, save_snapshot
 from wizard.engine.report import build_report, render_markdown
 from wizard.engine.runner import Session
 from wizard.engine.transcript import FixOffer
@@ -26,11 +25,11 @@ from wizard.engine.transcript_store import save_transcript
 from wizard.fixes.privilege import authenticate_on_terminal, check_access, probe_of
 from wizard.flow.library import find_flow
 from wizard.flow.model import Flow
-from wizard.host.facts import Facts
 from wizard.options import Options
 from wizard.tui.ascii_scrollbar import use_ascii_scrollbars
-from wizard.tui.background import fact_or_reason, wait_in_daemon
+from wizard.tui.background import wait_in_daemon
 from wizard.tui.fix_backend import fix_backend_available
+from wizard.tui.fix_gate import FixBlocked, fix_blocked
 from wizard.tui.fix_verdict import verdict
 from wizard.tui.messages import (
     CheckRerun,
@@ -38,6 +37,7 @@ from wizard.tui.messages import (
     FixFinished,
     FixOutput,
     HostFact,
+    RootAccessProbed,
     WalkStalled,
 )
 from wizard.tui.palette import palette_commands
@@ -63,7 +63,7 @@ class WizardApp(App[int]):
 
     def __init__(self, flow: Flow, facts: Facts, *, check_timeout: float | None = None,
                  transcript_path: Path | None = None, fix_backend: bool | None = None,
-                 ascii_only: bool | None = None) -> None:
+                 ascii_only: bool | None = None, from_snapshot: bool | None = None) -> None:
         super().__init__()
         self.session = Session(flow, facts, on_event=self._engine_event,
                                check_timeout=check_timeout, headless=False)
@@ -73,8 +73,17 @@ class WizardApp(App[int]):
         self.markdown_path: Path | None = None
         self.report: dict[str, Any] | None = None
         self.fix_backend = fix_backend_available() if fix_backend is None else fix_backend
+        # Replayed facts describe another machine (or this one as it was): plans made from
+        # them are shown, never run. Tests that stand recorded facts in for a live host
+        # say so with from_snapshot=False.
+        self.from_snapshot = facts.replay if from_snapshot is None else from_snapshot
         # The Linux console's font lacks rounded corners and most symbols: draw in ASCII.
         self.ascii_only = os.environ.get("TERM") == "linux" if ascii_only is None else ascii_only
+
+    @property
+    def fix_blocked(self) -> FixBlocked | None:
+        """Why a confirmed fix cannot run here, or None when it can."""
+        return fix_blocked(self.from_snapshot, self.fix_backend)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.walk
@@ -154,20 +163,35 @@ class WizardApp(App[int]):
         self.push_screen(FixChoiceScreen(plans), chosen)
 
     def _confirm_fix(self, index: int, offer: FixOffer) -> None:
-        self.push_screen(FixConfirmScreen(index, offer, self.fix_backend))
+        self.push_screen(FixConfirmScreen(index, offer, self.fix_blocked))
 
     def start_fix(self, index: int, offer: FixOffer) -> None:
-        plan = offer.plan or {}
-        self._ensure_root(bool(plan.get("needs_root")), probe_of(plan))
-        self.state.fix_running = True
-        self._run_fix(index, offer)
-
-    def _ensure_root(self, needs_root: bool, probe: list[str] | None) -> None:
-        """When sudo wants a password, step aside and let sudo ask on the real terminal:
-        the password never enters the app. Without a terminal, the fix reports the
-        commands to run by hand."""
-        if not check_access(needs_root, probe).needs_password:
+        blocked = self.fix_blocked
+        if blocked is not None:  # the plan screen offers no `y` then; this is the last guard
+            self.notify(blocked.hint, severity="warning", markup=False)
             return
+        self.state.fix_running = True
+        self._probe_root(index, offer)
+
+    @work(thread=True, group="fix", exit_on_error=False)
+    def _probe_root(self, index: int, offer: FixOffer) -> None:
+        """Ask sudo how root can be had. `sudo -n -l` is a command that can take seconds,
+        so it runs here, off the event loop: keys keep answering meanwhile."""
+        done, needs_password = wait_in_daemon(partial(_needs_password, offer.plan or {}))
+        if done:
+            self.post_safely(RootAccessProbed(index, offer, bool(needs_password)))
+
+    def on_root_access_probed(self, message: RootAccessProbed) -> None:
+        # Back on the main thread: suspending the app for sudo's prompt must happen here
+        # (pexpect must not fork from a worker thread; see wizard/fixes/privilege.py).
+        if message.needs_password:
+            self._authenticate(probe_of(message.offer.plan or {}))
+        self._run_fix(message.index, message.offer)
+
+    def _authenticate(self, probe: list[str] | None) -> None:
+        """sudo wants a password: step aside and let sudo ask on the real terminal, so the
+        password never enters the app. Without a terminal, the fix reports the commands
+        to run by hand."""
         try:
             with self.suspend():
                 access = authenticate_on_terminal(probe)
@@ -191,9 +215,14 @@ class WizardApp(App[int]):
             return
         self.post_safely(FixFinished(index, applied, verdict(step, applied), applied.succeeded))
 
+    def _fix_screen(self) -> FixConfirmScreen | None:
+        """The fix's own screen, even under help or the quit question opened meanwhile."""
+        found = [s for s in self.screen_stack if isinstance(s, FixConfirmScreen)]
+        return found[-1] if found else None
+
     def on_fix_output(self, message: FixOutput) -> None:
-        if isinstance(self.screen, FixConfirmScreen):
-            self.screen.add_output(message.line)
+        if (screen := self._fix_screen()) is not None:
+            screen.add_output(message.line)
 
     def on_fix_finished(self, message: FixFinished) -> None:
         self.state.record_fix(message.index, message.verdict, message.fixed,
@@ -201,9 +230,9 @@ class WizardApp(App[int]):
         self.walk.query_one(HostSummary).forget()
         self.gather_host()  # the fix changed the host: show it afresh
         self.walk.refresh_view()
-        if isinstance(self.screen, FixConfirmScreen):
-            self.screen.finish(message.verdict, message.fixed)
-        else:
+        if (screen := self._fix_screen()) is not None:
+            screen.finish(message.verdict, message.fixed)
+        if not isinstance(self.screen, FixConfirmScreen):
             self.notify(message.verdict, markup=False)
 
     # -- summary, saving, quitting ---------------------------------------------------------
@@ -292,13 +321,21 @@ class WizardApp(App[int]):
         yield from palette_commands(self)
 
 
-def run_tui(options: Options, args: argparse.Namespace) -> int:
-    from wizard.cli import _make_facts, _write
+def _needs_password(plan: dict[str, Any]) -> bool:
+    try:
+        return check_access(bool(plan.get("needs_root")), probe_of(plan)).needs_password
+    except Exception:  # no verdict here: the fix's own access check then says why plainly
+        return False
 
+
+def run_tui(options: Options, *, snapshot: str | None = None,
+            save_snapshot_to: str | None = None, check_timeout: float | None = None) -> int:
+    """`nginx-502-wizard tui`: on this host's facts, or replaying `snapshot` (fixes shown,
+    never run); afterwards the facts gathered are saved to `save_snapshot_to` if given."""
     flow = find_flow(options.flow, options.flow_dirs)
-    facts = _make_facts(args, options)
-    app = WizardApp(flow, facts, check_timeout=getattr(args, "check_timeout", None))
+    facts = open_facts(options, snapshot)
+    app = WizardApp(flow, facts, check_timeout=check_timeout, from_snapshot=bool(snapshot))
     app.run()
-    if getattr(args, "save_snapshot", None):
-        _write(args.save_snapshot, json.dumps(facts.to_snapshot(), indent=1) + "\n")
+    if save_snapshot_to:
+        save_snapshot(facts, save_snapshot_to)
     return app.return_code or 0

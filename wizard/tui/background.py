@@ -13,8 +13,6 @@ from typing import Any
 
 from textual.worker import get_current_worker
 
-from wizard.host.facts import Facts, FactUnavailable
-
 POLL_SECONDS = 0.1
 
 
@@ -31,10 +29,3 @@ def wait_in_daemon(fn: Callable[[], Any]) -> tuple[bool, Any]:
         thread.join(POLL_SECONDS)
     return True, box.get("result")
 
-
-def fact_or_reason(facts: Facts, name: str) -> tuple[Any, str | None]:
-    """(value, None), or (None, the plain reason it cannot be had)."""
-    try:
-        return facts.get(name), None
-    except FactUnavailable as exc:
-        return None, str(exc)

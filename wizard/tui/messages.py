@@ -8,7 +8,7 @@ from typing import Any
 from textual.message import Message
 
 from wizard.engine.events import Event
-from wizard.engine.transcript import Step
+from wizard.engine.transcript import FixOffer, Step
 from wizard.fixes.result import AppliedFix
 
 
@@ -41,6 +41,15 @@ class HostFact(Message):
     name: str
     value: Any
     reason: str | None
+
+
+@dataclass
+class RootAccessProbed(Message):
+    """sudo was asked (off the UI thread) how this fix's commands can run as root."""
+
+    index: int
+    offer: FixOffer
+    needs_password: bool
 
 
 @dataclass

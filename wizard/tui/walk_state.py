@@ -23,6 +23,10 @@ class FixRecord:
     fixed: bool
 
 
+# What a step is called when its flow node has no title: node ids are for flow authors.
+_KIND_WORDS = {"check": "A check", "ask": "A question", "info": "A note", "end": "The end"}
+
+
 @dataclass
 class Entry:
     """One line of the step list: a step taken, or the node the walk waits at."""
@@ -32,6 +36,12 @@ class Entry:
     step: Step | None  # None: the walk's current node, not run yet
     recheck: Step | None = None
     fix: FixRecord | None = None
+
+    @property
+    def label(self) -> str:
+        """The node's title; else its question; else what kind of step it is."""
+        node = self.node
+        return node.title or node.question or _KIND_WORDS.get(node.kind, "A step")
 
     @property
     def status(self) -> Status | None:

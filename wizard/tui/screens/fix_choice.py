@@ -11,6 +11,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from wizard.engine.transcript import FixOffer
+from wizard.tui.fix_words import offer_title
 from wizard.tui.plain import literal
 
 
@@ -31,7 +32,7 @@ class FixChoiceScreen(ModalScreen[int | None]):
         with Vertical(classes="dialog"):
             yield Static("Which fix? (the next screen shows its commands first)")
             yield OptionList(*(
-                Option(literal(f"{n}. {(offer.plan or {}).get('title', offer.action)}"),
+                Option(literal(f"{n}. {offer_title(offer)}"),
                        id=str(n - 1))
                 for n, offer in enumerate(self.offers, 1)), id="fix-choices")
             yield Static("1-9 or arrows + Enter to choose, Escape to go back.")

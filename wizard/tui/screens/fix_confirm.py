@@ -4,7 +4,7 @@ Nothing runs before `y`; the output streams below as plain text."""
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,17 +14,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
 from wizard.engine.transcript import FixOffer
+from wizard.tui.fix_gate import FixBlocked
+from wizard.tui.fix_words import offer_title
 from wizard.tui.plain import literal, visible
 
 if TYPE_CHECKING:
     from wizard.tui.app import WizardApp
 
 
-def plan_text(plan: dict[str, Any], backend: bool) -> Text:
-    """The plan in plain words; every command one argv per line, as a shell would read it."""
-    lines = [literal(f"Fix: {plan.get('title', plan.get('id', ''))}", "bold"),
+def plan_text(offer: FixOffer, blocked: FixBlocked | None) -> Text:
+    """The plan in plain words; every command one argv per line, as a shell would read it.
+    The last line asks to run it, or says why it cannot run here (`blocked`)."""
+    plan = offer.plan or {}
+    lines = [literal(f"Fix: {offer_title(offer)}", "bold"),
              Text("Needs root: " + ("yes" if plan.get("needs_root") else "no")),
-             Text("Commands that will run:")]
+             Text("Commands that will run:" if blocked is None else "Commands it would run:")]
     lines += [literal(f"  $ {shlex.join(argv)}") for argv in plan.get("commands", [])]
     if plan.get("diff"):
         lines += [Text("Change to the file:"), literal(plan["diff"])]
@@ -35,9 +39,8 @@ def plan_text(plan: dict[str, Any], backend: bool) -> Text:
         lines.append(literal(f"It worked when: {plan['verify']}"))
     lines += [literal(f"Note: {note}") for note in plan.get("notes") or []]
     lines.append(Text(""))
-    lines.append(Text("Run it? y = yes, n or Escape = no" if backend else
-                      "fix back-end not available: run the commands yourself. Escape closes.",
-                      style="bold"))
+    lines.append(Text("Run it? y = yes, n or Escape = no" if blocked is None else
+                      blocked.closing, style="bold"))
     return Text("\n").join(lines)
 
 
@@ -52,18 +55,17 @@ class FixConfirmScreen(ModalScreen[None]):
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
 
-    def __init__(self, index: int, offer: FixOffer, backend: bool) -> None:
+    def __init__(self, index: int, offer: FixOffer, blocked: FixBlocked | None) -> None:
         super().__init__()
         self.index = index
         self.offer = offer
-        self.plan: dict[str, Any] = offer.plan or {}
-        self.backend = backend
+        self.blocked = blocked  # why `y` cannot run it here; None when it can
         self.started = False
         self.done = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
-            yield Static(plan_text(self.plan, self.backend), id="fix-plan")
+            yield Static(plan_text(self.offer, self.blocked), id="fix-plan")
             yield Log(id="fix-log", highlight=False, auto_scroll=True)
             yield Static(id="fix-verdict")
         yield Footer(show_command_palette=not cast("WizardApp", self.app).ascii_only)
@@ -74,13 +76,13 @@ class FixConfirmScreen(ModalScreen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "run":
-            return self.backend and not self.started
+            return self.blocked is None and not self.started
         if action == "cancel":
             return not self.started
         return True
 
     def action_run(self) -> None:
-        if self.started or not self.backend:
+        if self.started or self.blocked is not None:
             return
         self.started = True
         self.query_one(Log).display = True

@@ -15,6 +15,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from wizard.engine.report import evidence_source
+from wizard.tui.fix_gate import FixBlocked
 from wizard.tui.plain import literal
 
 if TYPE_CHECKING:
@@ -23,15 +25,15 @@ if TYPE_CHECKING:
 
 
 def causes_text(report: dict[str, Any], fixed: set[str]) -> list[Text]:
+    """Each cause by its title; its id stays in the saved report for scripts."""
     if not report["causes"]:
         return [Text("No cause of a 502 was found.")]
     lines = [Text("Most likely causes, strongest evidence first:", style="bold")]
     for number, cause in enumerate(report["causes"], 1):
         mark = "  [fixed]" if cause["id"] in fixed else ""
-        lines.append(Text.assemble(f"{number}. ", literal(cause["title"], "bold"),
-                                   f" ({cause['id']}){mark}"))
+        lines.append(Text.assemble(f"{number}. ", literal(cause["title"], "bold"), mark))
         lines.append(Text.assemble("   ", literal(cause["explanation"])))
-        lines += [Text.assemble(f"   - {ev['source']}: ", literal(ev["detail"]))
+        lines += [Text.assemble(f"   - {evidence_source(ev['source'])}: ", literal(ev["detail"]))
                   for ev in cause["evidence"][:3]]
     return lines
 
@@ -45,16 +47,20 @@ def fixed_text(state: WalkState) -> list[Text]:
     return lines
 
 
-def left_text(report: dict[str, Any], fixed: set[str]) -> list[Text]:
+def left_text(report: dict[str, Any], fixed: set[str],
+              blocked: FixBlocked | None = None) -> list[Text]:
     left = [c for c in report["causes"] if c["id"] not in fixed]
     if not left:
         return [Text("Left to do: nothing found that is still wrong.")]
     lines = [Text("Left to do:", style="bold")]
+    how = "select its step, press f" if blocked is None else "select its step, f shows it"
     for cause in left:
         fixes = ", ".join(f["title"] for f in cause["fixes"])
-        hint = f"fix offered: {fixes} (select its step, press f)" if fixes else \
+        hint = f"fix offered: {fixes} ({how})" if fixes else \
             "no automatic fix; follow the explanation above"
         lines.append(Text.assemble("- ", literal(cause["title"]), ": ", literal(hint)))
+    if blocked is not None and any(cause["fixes"] for cause in left):
+        lines.append(Text(blocked.hint))
     return lines
 
 
@@ -95,7 +101,8 @@ class SummaryScreen(Screen[None]):
         lines = [Text(f"The walk is {done}: {count} step{plural}.", style="bold")]
         if report.get("error"):
             lines.append(literal(f"The diagnosis did not finish: {report['error']}"))
-        for block in (causes_text(report, fixed), fixed_text(state), left_text(report, fixed)):
+        left = left_text(report, fixed, self.wizard.fix_blocked)
+        for block in (causes_text(report, fixed), fixed_text(state), left):
             lines += [Text(""), *block]
         self.query_one("#summary", Static).update(Text("\n").join(lines))
         self._show_files(error)

@@ -14,6 +14,7 @@ from textual.widgets import Footer, OptionList, Static
 
 from wizard import TOOL_NAME, __version__
 from wizard.engine.runner import AnswerRequired
+from wizard.tui.fix_words import offer_title
 from wizard.tui.messages import CheckRerun, WalkStalled
 from wizard.tui.plain import literal
 from wizard.tui.walk_state import Entry
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from wizard.tui.app import WizardApp
 
 TICK_SECONDS = 1 / 8
+# The engine's own sentence names the node and `--answer NODE=KEY`, words for the CLI.
+ANSWER_WANTED = "This question needs your answer: its number, or the arrows and Enter."
 
 
 class WalkScreen(Screen[None]):
@@ -111,7 +114,7 @@ class WalkScreen(Screen[None]):
         entry = self.selected()
         if entry is not None:
             self.query_one(StepDetail).show(entry, self.wizard.state, self.evidence_open,
-                                            self.wizard.fix_backend)
+                                            self.wizard.fix_blocked)
         self.refresh_bindings()
 
     def _tick(self) -> None:
@@ -155,14 +158,16 @@ class WalkScreen(Screen[None]):
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
-        """The footer names the fix: 'f Fix: Start nginx'."""
+        """The footer names the fix: 'f Fix: Start nginx'; 'f Plan: ...' where fixes
+        cannot run (from a snapshot), since f then only shows the plan."""
         bindings = super().active_bindings
         entry = self.selected()
         if "f" in bindings and entry and entry.plans:
             node, binding, enabled, tooltip = bindings["f"]
-            title = str((entry.plans[0].plan or {}).get("title", "fix"))
-            bindings["f"] = ActiveBinding(node, replace(binding, description=f"Fix: {title}"),
-                                          enabled, tooltip)
+            title = offer_title(entry.plans[0])
+            verb = "Fix" if self.wizard.fix_blocked is None else "Plan"
+            bindings["f"] = ActiveBinding(
+                node, replace(binding, description=f"{verb}: {title}"), enabled, tooltip)
         return bindings
 
     # -- actions ---------------------------------------------------------------------------
@@ -201,8 +206,8 @@ class WalkScreen(Screen[None]):
     def _advance(self, answer: str | None) -> None:
         try:
             self.wizard.session.advance(answer)
-        except AnswerRequired as exc:
-            self.wizard.post_safely(WalkStalled(str(exc)))
+        except AnswerRequired:
+            self.wizard.post_safely(WalkStalled(ANSWER_WANTED))
         except Exception as exc:  # an engine bug must not kill the screen
             self.wizard.post_safely(WalkStalled(f"the step failed: {type(exc).__name__}: "
                                                 f"{exc}"))

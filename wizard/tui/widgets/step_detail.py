@@ -9,7 +9,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from wizard.engine.report import evidence_source
 from wizard.tui.css import sibling_css
+from wizard.tui.fix_gate import FixBlocked
+from wizard.tui.fix_words import unavailable_line
 from wizard.tui.glyphs import ASKING, PENDING, STATUS_STYLE, STATUS_WORD, glyph, spinner
 from wizard.tui.plain import literal
 from wizard.tui.walk_state import Entry, WalkState
@@ -17,7 +20,7 @@ from wizard.tui.widgets.choice_list import ChoiceList
 
 
 def heading(entry: Entry) -> Text:
-    title = literal(entry.node.title or entry.node.id, "bold")
+    title = literal(entry.label, "bold")
     status = entry.status
     if status is None:
         return Text.assemble(ASKING if entry.node.kind == "ask" else PENDING, " ", title)
@@ -46,21 +49,25 @@ def evidence_block(entry: Entry, open_: bool) -> Text:
     if not open_:
         return Text(f"Evidence ({len(evidence)}): press v to show", style="italic")
     lines = [literal(f"Evidence ({len(evidence)}): press v to hide", "italic")]
-    lines += [Text.assemble(f"  {ev.source}: ", literal(ev.detail)) for ev in evidence]
+    lines += [Text.assemble(f"  {evidence_source(ev.source)}: ", literal(ev.detail))
+              for ev in evidence]
     return Text("\n").join(lines)
 
 
-def fixes_block(entry: Entry, backend: bool) -> Text:
+def fixes_block(entry: Entry, blocked: FixBlocked | None) -> Text:
+    """Each fix offered, or why there is none here, in words (never an action id)."""
     lines: list[Text] = []
-    for offer in entry.step.fixes if entry.step else []:
+    offers = entry.step.fixes if entry.step else []
+    for offer in offers:
         if offer.plan:
             root = " (needs root)" if offer.plan.get("needs_root") else ""
-            hint = "press f" if backend else "fix back-end not available"
+            hint = "press f" if blocked is None else "f shows its plan"
             lines.append(Text.assemble("Fix offered: ", literal(offer.plan["title"]), root,
                                        f" - {hint}"))
         else:
-            lines.append(Text.assemble(f"No fix {offer.action} here: ",
-                                       literal(offer.unavailable or "no plan")))
+            lines.append(literal(unavailable_line(offer)))
+    if blocked is not None and any(offer.plan for offer in offers):
+        lines.append(Text(blocked.hint))
     if entry.recheck is not None:
         recheck = entry.recheck
         lines.append(Text.assemble(f"Checked again: {glyph(recheck.status)} ",
@@ -93,15 +100,18 @@ class StepDetail(VerticalScroll):
         widget.update(content)
         widget.display = bool(content.plain)
 
-    def show(self, entry: Entry, state: WalkState, evidence_open: bool, backend: bool) -> None:
+    def show(self, entry: Entry, state: WalkState, evidence_open: bool,
+             blocked: FixBlocked | None) -> None:
         step = entry.step
         self._set("detail-title", heading(entry))
         question = entry.node.question
-        self._set("detail-question", literal(question) if question else Text(""))
+        # an untitled step is headed by its question already: say it once
+        asked = question and question != entry.label
+        self._set("detail-question", literal(question) if asked else Text(""))
         self._set("detail-state", state_line(entry, state))
         self._set("detail-finding", literal(step.text or step.summary) if step else Text(""))
         self._set("detail-evidence", evidence_block(entry, evidence_open))
-        self._set("detail-fixes", fixes_block(entry, backend))
+        self._set("detail-fixes", fixes_block(entry, blocked))
         choices = self.query_one(ChoiceList)
         asking = step is None and entry.node.kind == "ask"
         if asking and self._asked != entry.index:  # a new question: fresh answers

@@ -14,7 +14,7 @@ from wizard.tui.widgets.marked_list import MarkedList
 
 def row(entry: Entry, state: WalkState) -> Text:
     """'[!!] Is nginx running?' for a step; a spinner or '[ >]' for the current node."""
-    title = entry.node.title or entry.node.id
+    title = entry.label
     if entry.step is None:
         if state.running and state.running_index == entry.index:
             mark = spinner(state.elapsed())
