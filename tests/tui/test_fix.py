@@ -80,7 +80,7 @@ async def test_y_runs_the_fix_streams_output_and_proves_it(marker: MarkerFlow,
         await drive(pilot, ["f", "y"])
         assert MARKER["path"].exists()
         text = screen_text(app)
-        assert "Fixed: the check now passes." in text
+        assert "Fixed: the marker file exists" in text
         # printf's output: markup and the escape sequence show as typed, unstyled.
         assert "[bold]not markup[/bold] \\x1b[31mred" in text
         fix = app.session.transcript.fixes[0]
@@ -90,7 +90,7 @@ async def test_y_runs_the_fix_streams_output_and_proves_it(marker: MarkerFlow,
         await drive(pilot, ["s"])
         text = screen_text(app)
         assert "The upstream is down or refuses connections  [fixed]" in text
-        assert "- Create the marker: Fixed: the check now passes." in text
+        assert "- Create the marker: Fixed: the marker file exists" in text
         assert "Left to do: nothing found that is still wrong." in text
 
 
@@ -130,7 +130,7 @@ async def test_q_asks_only_while_a_fix_runs(marker: MarkerFlow, tmp_path: Path) 
             await wait_for(pilot, lambda: isinstance(app.screen, FixConfirmScreen))
             release(fifo)
             await settle(pilot)
-            assert "Fixed: the check now passes." in screen_text(app)
+            assert "Fixed: the marker file exists" in screen_text(app)
             await pilot.press("q")  # no fix runs now: quits at once
             await wait_for(pilot, lambda: app.return_code == 0)
     finally:
@@ -157,7 +157,7 @@ async def test_several_fixes_are_chosen_by_number_before_the_plan(
         assert isinstance(app.screen, FixConfirmScreen)
         assert "$ touch " in screen_text(app)  # the second plan, not the first
         await drive(pilot, ["y"])
-        assert "Fixed: the check now passes." in screen_text(app)
+        assert "Fixed: the marker file exists" in screen_text(app)
         await drive(pilot, ["escape", "f"])
         await drive(pilot, ["escape"])  # Escape on the choice backs out, nothing runs
         assert not isinstance(app.screen, FixChoiceScreen | FixConfirmScreen)

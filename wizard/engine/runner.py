@@ -34,7 +34,7 @@ from wizard.fixes import load_all as load_fixes
 from wizard.fixes.result import AppliedFix
 from wizard.flow.model import Choice, FixRef, Flow, Node, Outcome
 from wizard.host.errorlog import mark_logs
-from wizard.host.facts import Facts
+from wizard.host.facts import Facts, FactUnavailable
 from wizard.host.failing_request import FailingRequest, from_log, request_now
 from wizard.outcome import CheckResult, Status
 
@@ -66,23 +66,25 @@ def run_check(spec: CheckSpec, facts: Facts, timeout: float,
     def target() -> None:
         try:
             box["result"] = spec.fn(facts)
+        except FactUnavailable as exc:  # the host could not tell: its reason is plain
+            box["error"] = str(exc)
         except Exception as exc:  # any bug or host surprise becomes a plain reason
-            box["error"] = f"{type(exc).__name__}: {exc}"
+            box["error"] = f"an internal error ({type(exc).__name__}: {exc})"
 
     worker = threading.Thread(target=target, name=f"check:{spec.name}", daemon=True)
     worker.start()
     deadline = time.monotonic() + timeout
     while worker.is_alive():
         if cancel is not None and cancel.is_set():
-            return _unknown(f"the check {spec.name} was cancelled")
+            return _unknown("the check was cancelled")
         if time.monotonic() >= deadline:
-            return _unknown(f"the check {spec.name} did not finish within {timeout:g}s")
+            return _unknown(f"the check did not finish within {timeout:g}s")
         worker.join(0.05)
     if "error" in box:
-        return _unknown(f"the check {spec.name} failed: {box['error']}")
+        return _unknown(f"the check could not finish: {box['error']}")
     result = box.get("result")
     if not isinstance(result, CheckResult):
-        return _unknown(f"the check {spec.name} returned no result")
+        return _unknown("the check returned no result")
     try:
         return CheckRun(result, spec.status_of(result.result))
     except ValueError as exc:
@@ -183,6 +185,13 @@ class Session:
 
         if offer.plan is None:
             raise ValueError(f"fix {offer.action} has no plan: {offer.unavailable}")
+        if self.facts.replay:  # the CLI and the TUI refuse first; this is the last guard
+            refused = AppliedFix(offer.plan["id"], time.time(), [], succeeded=False,
+                                 after="not run: the plan was made from a snapshot, not from "
+                                       "this host; run the diagnosis on the host itself")
+            on_output(_capitalised(refused.after))
+            self.transcript.fixes.append(refused)
+            return refused
         root = obtain(bool(offer.plan.get("needs_root")), password,
                       ask_on_tty if self.headless else None, probe_of(offer.plan))
         try:
@@ -265,7 +274,8 @@ class Session:
         started = time.time()
         spec = REGISTRY.get(node.check or "")
         if spec is None:
-            run = _unknown(f"no check named {node.check!r} (run `flows lint`)")
+            run = _unknown("this step names a check this version does not have "
+                           "(`flows lint` lists it)")
         else:
             run = run_check(spec, self.facts, self.check_timeout or spec.timeout,
                             self.cancel_event)
