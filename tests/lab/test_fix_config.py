@@ -3,8 +3,9 @@ fix is planned from real facts (with the arguments the real check's vars give, a
 flow passes them), applied (backup, edit, validation, reload), and the page answers 200.
 
 The lab's nginx and PHP-FPM are started by hand with their own -c / --fpm-config, not by
-a service manager; the plans see that in the facts and reload them by signalling the
-master (SIGHUP for nginx, SIGUSR2 for PHP-FPM), so no command is swapped here.
+a service manager; the plans see that in the facts and reload them the way their admin
+would, through the server_reload helper (`nginx -s reload -c CONF -p PREFIX`; SIGUSR2 to
+the PHP-FPM master its pid file names), so no command is swapped here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import pwd
 import stat
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,8 @@ def check(name: str, facts: Facts) -> CheckResult:
 
 
 def plan(lab: Lab, action: str, args: dict[str, str]) -> dict[str, Any]:
+    """The plan from the lab's real facts. The tests give PHP-FPM fixes the lab's config
+    as `conf`: a lab of a parallel test run may have a pool named www too."""
     load_fixes()
     return ACTIONS[action].plan(args, Facts(lab.options())).to_json()
 
@@ -74,6 +78,19 @@ def roles(applied: Any) -> list[str]:
     return [r["role"] for r in applied.commands]
 
 
+HELPER = [sys.executable, "-I", "-m", "wizard.fixes.server_reload"]
+
+
+def nginx_reload(lab: Lab) -> list[str]:
+    """The reload a hand-started nginx gets: its admin's command, with its own -c / -p."""
+    return [*HELPER, "nginx", "--", "/usr/sbin/nginx", "-s", "reload", "-c", lab.nginx_conf,
+            "-p", f"{lab.prefix}/"]
+
+
+def phpfpm_reload(lab: Lab) -> list[str]:
+    return [*HELPER, "php-fpm", lab.phpfpm_conf]
+
+
 def test_request_terminate_timeout_fix_lets_a_slow_script_finish(make_lab: MakeLab) -> None:
     lab = make_lab(request_terminate_timeout="1")
     assert status(lab, "/slow.php?s=3") == 502
@@ -81,7 +98,8 @@ def test_request_terminate_timeout_fix_lets_a_slow_script_finish(make_lab: MakeL
     assert found.result == "too_short"
 
     the_plan = plan(lab, "phpfpm.set_request_terminate_timeout",
-                    {"pool": found.vars["pool"], "seconds": str(found.vars["read_timeout"])})
+                    {"pool": found.vars["pool"], "seconds": str(found.vars["read_timeout"]),
+                     "conf": lab.phpfpm_conf})
     assert "-request_terminate_timeout = 1\n+request_terminate_timeout = 60s" \
         in the_plan["diff"]
     assert the_plan["validate"] == [["/usr/sbin/php-fpm8.2", "-t", "-y", lab.phpfpm_conf]]
@@ -89,7 +107,8 @@ def test_request_terminate_timeout_fix_lets_a_slow_script_finish(make_lab: MakeL
 
     assert applied.succeeded, "\n".join(lines)
     assert roles(applied)[-2:] == ["validate", "command"]
-    assert applied.commands[-1]["argv"] == ["kill", "-USR2", str(lab.php_pid)]
+    assert applied.commands[-1]["argv"] == phpfpm_reload(lab)
+    assert the_plan["undo"][-1] == phpfpm_reload(lab)  # no pid frozen at plan time
     answers(lab, "/slow.php?s=2")
     assert check("phpfpm.timeouts", Facts(lab.options())).result == "ok"
     backup = Path(applied.backups[0]["backup"])
@@ -104,7 +123,8 @@ def test_listen_acl_fix_lets_nginx_connect_to_the_socket(make_lab: MakeLab) -> N
 
     the_plan = plan(lab, "phpfpm.set_listen_acl",
                     {"pool": lab_pool(lab), "owner": found.vars["worker_user"],
-                     "group": found.vars["worker_user"], "mode": "0660"})
+                     "group": found.vars["worker_user"], "mode": "0660",
+                     "conf": lab.phpfpm_conf})
     applied, lines = apply(lab, the_plan)
 
     assert applied.succeeded, "\n".join(lines)
@@ -134,7 +154,8 @@ def test_fastcgi_pass_fix_points_nginx_at_the_pool(make_lab: MakeLab) -> None:
     applied, lines = apply(lab, the_plan)
 
     assert applied.succeeded, "\n".join(lines)
-    assert applied.commands[-1]["argv"] == ["kill", "-HUP", str(lab.nginx_pid)]
+    assert applied.commands[-1]["argv"] == nginx_reload(lab)
+    assert the_plan["undo"][-1] == nginx_reload(lab)
     answers(lab, "/index.php")
     assert check("phpfpm.listen_match", Facts(lab.options())).result == "ok"
 
@@ -208,7 +229,7 @@ def test_an_edit_nginx_rejects_is_rolled_back_and_nginx_keeps_serving(
 def test_a_file_changed_after_planning_is_refused(make_lab: MakeLab) -> None:
     lab = make_lab(request_terminate_timeout="1")
     the_plan = plan(lab, "phpfpm.set_request_terminate_timeout",
-                    {"pool": lab_pool(lab), "seconds": "60"})
+                    {"pool": lab_pool(lab), "seconds": "60", "conf": lab.phpfpm_conf})
     changed = Path(lab.phpfpm_conf).read_text() + "; edited by someone else\n"
     Path(lab.phpfpm_conf).write_text(changed)
 
@@ -257,8 +278,9 @@ def test_a_fix_whose_recheck_fails_is_rolled_back_by_the_session(make_lab: MakeL
     applied = session.apply_fix(step, offer, lines.append)
 
     assert not applied.succeeded
-    assert "The check still fails after the config change: rolling back." in lines
-    assert applied.after.endswith("rolled back: the backup is restored and reloaded")
+    assert "The change did not help: putting the previous configuration back." in lines
+    assert applied.after.endswith(f"rolled back: {lab.nginx_conf} is as before (checked by "
+                                  "sha256), and the running server was reloaded with it")
     assert Path(lab.nginx_conf).read_bytes() == before
     assert roles(applied).count("rollback") == 1  # nginx reloaded on the old config
     assert transcript.fixes == [applied]

@@ -4,8 +4,11 @@ big header"). Each edits the file at the pass's line, validates the whole config
 `nginx -t -c CONF [-p PREFIX]`, then reloads nginx.
 
 How nginx is reloaded comes from the facts: the distro's service when nginx runs as that
-service, else (a master started by hand with -c / -p) a SIGHUP to that master, which is
-what `nginx -s reload` sends, without trusting a pid file path.
+service, else (a master started by hand with -c / -p) `nginx -s reload` with that master's
+own -c and -p, as its admin would type it. That reads the pid file the config names when
+it runs, so the plan's undo still reaches the master after a binary upgrade or a restart
+gave it another pid. It runs inside the server_reload helper, which first checks that the
+pid file names a master running this config and afterwards waits for the new workers.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import crossplane
 
 from wizard.fixes.base import FixNotApplicable, FixPlan, fix_action, fix_id
 from wizard.fixes.config_edit import Change, finish, undo_note
+from wizard.fixes.server_reload import instance_conf, nginx_reload_argv
 from wizard.fixes.service import manager_for
 from wizard.host.facts import Facts
 from wizard.host.nginx_config import DEFAULT_BUFFER
@@ -57,23 +61,33 @@ def reload_commands(facts: Facts, nginx: dict[str, Any]) -> tuple[list[list[str]
     by_hand = [i for i in nginx.get("instances") or [] if i.get("c") or i.get("p")]
     ours = [i for i in by_hand if instance_conf(i) == os.path.normpath(nginx["conf_path"])]
     if ours:  # only the master(s) running this very config: others may run beside it
-        return ([["kill", "-HUP", str(i["pid"])] for i in ours],
-                ["This nginx was started by hand, not by a service: its master gets SIGHUP "
-                 "(what `nginx -s reload` sends)."])
+        return (by_hand_reloads(nginx, ours),
+                ["This nginx was started by hand, not by a service: it is reloaded with "
+                 "`nginx -s reload` and its master's own -c / -p; the step ends when the "
+                 "new workers run."])
     if manager == "none" or (by_hand and len(by_hand) == len(nginx.get("instances") or [])):
         raise FixNotApplicable("no running nginx master was found for "
                                f"{nginx['conf_path']}, so it cannot be reloaded")
+    # The service's reload (Debian's unit runs `nginx -s reload`) returns once the signal
+    # is sent, not when new workers run; the re-check may still meet an old worker then.
     return manager_for(facts).verb("reload", "nginx"), []
 
 
-def instance_conf(instance: dict[str, Any]) -> str | None:
-    """The config a master runs: -c, resolved against -p as nginx does."""
-    conf = instance.get("c")
-    if not conf:
-        return None
-    if not os.path.isabs(conf) and instance.get("p"):
-        conf = os.path.join(instance["p"], conf)
-    return os.path.normpath(conf)
+def by_hand_reloads(nginx: dict[str, Any], ours: list[dict[str, Any]]) -> list[list[str]]:
+    """One `nginx -s reload` per distinct program / -c / -p: during a binary upgrade the
+    old and the new master share the config, and the pid file names only the new one."""
+    commands: list[list[str]] = []
+    for instance in ours:
+        program = instance.get("program") or ""
+        if not os.path.isabs(program):
+            program = nginx.get("binary") or ""
+        if not os.path.isabs(program):
+            raise FixNotApplicable("the nginx program of the running master was not found, "
+                                   "so it cannot be reloaded")
+        argv = nginx_reload_argv(program, instance)
+        if argv not in commands:
+            commands.append(argv)
+    return commands
 
 
 def _int(text: str, what: str) -> int:

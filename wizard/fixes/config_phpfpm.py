@@ -4,7 +4,11 @@ pool's section), validates with `php-fpmX.Y -t -y CONF`, then reloads or restart
 
 How PHP-FPM is reloaded comes from the facts: a master running a distro config is the
 service's (systemctl / service / rc-service); a master started by hand with its own config
-(a container, a test) is signalled directly, SIGUSR2 being PHP-FPM's graceful reload.
+(a container, a test) gets SIGUSR2, PHP-FPM's graceful reload, from the server_reload
+helper. That finds the master when it runs (through the pid file the config names,
+checked to be a master running that config), not by a pid frozen at plan time, so the
+plan's undo still reaches it after a restart; and it returns only once the master is back
+and its pools accept connections, so the re-check sees the reloaded pool.
 """
 
 from __future__ import annotations
@@ -20,12 +24,17 @@ from typing import Any
 
 from wizard.fixes.base import FixNotApplicable, FixPlan, fix_action, fix_id
 from wizard.fixes.config_edit import Change, finish, undo_note
+from wizard.fixes.server_reload import phpfpm_reload_argv
 from wizard.fixes.service import manager_for
 from wizard.host.commands import which
 from wizard.host.facts import Facts
 from wizard.host.phpfpm import CONF_GLOBS, parse_seconds, read_ini
 
 _MODE = re.compile(r"^0?[0-7]{3}$")
+# Seen in the lab: with process_control_timeout = 0 (the default) a reload ends a running
+# request at once (nginx answers 502); with a value, requests get that long to finish.
+RELOAD_NOTE = ("PHP-FPM reloads gracefully, but a request still running gets only the "
+               "global process_control_timeout (default 0: none) to finish.")
 
 
 def find_pool(args: dict[str, str], facts: Facts) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -39,6 +48,11 @@ def find_pool(args: dict[str, str], facts: Facts) -> tuple[dict[str, Any], dict[
     if not pools:
         raise FixNotApplicable(f"no PHP-FPM pool named {name!r} was found")
     running = {m.get("conf") for m in fpm.get("masters") or []}
+    if len({p.get("conf") for p in pools if p.get("conf") in running}) > 1:
+        # php7.4-fpm and php8.2-fpm side by side, each with a [www]: editing the other
+        # version's pool would change a site that works and leave this one broken
+        raise FixNotApplicable(f"several running PHP-FPM configs have a pool named {name!r} "
+                               "and it is not known which one nginx uses")
     pools.sort(key=lambda p: p.get("conf") not in running)  # the running one first
     if not pools[0].get("conf"):
         raise FixNotApplicable(f"the config file of pool {name!r} is not known")
@@ -115,10 +129,13 @@ def hand_started(facts: Facts, fpm: dict[str, Any], pool: dict[str, Any]) -> boo
 
 def service_commands(facts: Facts, fpm: dict[str, Any], pool: dict[str, Any],
                      verb: str) -> list[list[str]]:
-    """reload / restart of the PHP-FPM that serves this pool."""
-    pid = master_pid(fpm, pool)
-    if hand_started(facts, fpm, pool) and pid is not None:
-        return [["kill", "-USR2", str(pid)]]
+    """reload / restart of the PHP-FPM that serves this pool (a hand-started one is always
+    reloaded: without a service nothing would start it again after a stop)."""
+    if hand_started(facts, fpm, pool):
+        if not os.path.isabs(pool["conf"]):
+            raise FixNotApplicable(f"this PHP-FPM was started with a relative config path "
+                                   f"({pool['conf']}), so it cannot be reloaded safely")
+        return [phpfpm_reload_argv(pool["conf"])]
     # manager_for says plainly when no service manager is there
     return manager_for(facts).verb(verb, pool.get("service") or fpm.get("service")
                                    or "php-fpm")
@@ -146,8 +163,7 @@ def set_request_terminate_timeout(args: dict[str, str], facts: Facts) -> FixPlan
         commands=commands, needs_root=True, undo=[*undo, *commands], diff=diff,
         edits=edits, validate=[validate_argv(fpm, pool)],
         verify=f"pool {pool['name']} no longer ends requests before nginx stops waiting",
-        notes=["PHP-FPM reloads gracefully: running requests finish first.",
-               undo_note(undo)],
+        notes=[RELOAD_NOTE, undo_note(undo)],
     )
 
 
