@@ -54,9 +54,12 @@ def _groups(events: list[dict[str, Any]]) -> list[SignatureGroup]:
         return []
     newest = max(g.last for g in groups.values())
 
-    def rank(g: SignatureGroup) -> tuple[int, float]:
+    def rank(g: SignatureGroup) -> tuple[bool, int, float]:
+        # A notice ("Terminating ...", "signal 15 received") is context: a few restarts in
+        # an outage must not push the warning that says what fails out of first place.
+        failure = g.newest.get("level") not in NOTICE_LEVELS
         in_burst = newest - g.last <= BURST_SECONDS
-        return (1, len(g.events) + g.last / 1e12) if in_burst else (0, g.last)
+        return (failure, 1, len(g.events) + g.last / 1e12) if in_burst else (failure, 0, g.last)
 
     return sorted(groups.values(), key=rank, reverse=True)
 

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from wizard.checks import REGISTRY, CheckSpec, load_all
 from wizard.engine.events import (
@@ -41,6 +42,14 @@ from wizard.outcome import CheckResult, Status
 MAX_STEPS = 500  # a runaway cycle in a flow must end, not spin forever
 SETTLE_SECONDS = 8.0  # how long a just-started or reloaded service may take to answer
 SETTLE_POLL = 0.5
+
+
+def _nginx_records(window: dict[str, Any], causes: list[str] | None) -> list[dict[str, Any]]:
+    """The fields of nginx's failure records, newest first; with `causes`, only those
+    that name one of them."""
+    return [ev.get("fields") or {} for ev in reversed(window.get("events") or [])
+            if ev.get("kind") == "nginx" and ev.get("causes")
+            and (causes is None or set(causes) & set(ev["causes"]))]
 
 
 def _capitalised(text: str) -> str:
@@ -194,12 +203,13 @@ class Session:
             return refused
         root = obtain(bool(offer.plan.get("needs_root")), password,
                       ask_on_tty if self.headless else None, probe_of(offer.plan))
+        failing = self._failing_request(step)  # from the evidence of before the fix
         try:
             applied = apply_fix(offer.plan, self.facts, on_output, root=root)
             applied.before = f"{step.status}: {step.summary}"
             # `after` is already set when nothing was run, or it was refused or rolled back
             if not applied.after:
-                proof = self.prove(step)
+                proof = self.prove(step, failing)
                 applied.proof = proof.verdict
                 applied.after = proof.text
                 applied.succeeded = applied.succeeded and proof.verdict == FIXED
@@ -216,13 +226,12 @@ class Session:
         self.transcript.fixes.append(applied)
         return applied
 
-    def prove(self, step: Step) -> Proof:
-        """Judge a fix that just ran on evidence from after it. From now on this session
-        reads only log lines written after this moment. A service that was just started
-        or reloaded may need a moment: a failing verdict is looked at again until
-        SETTLE_SECONDS have passed."""
+    def prove(self, step: Step, failing: FailingRequest | None) -> Proof:
+        """Judge a fix that just ran on evidence from after it: `failing` is the request
+        to send again. From now on this session reads only log lines written after this
+        moment. A service that was just started or reloaded may need a moment: a failing
+        verdict is looked at again until SETTLE_SECONDS have passed."""
         mark_logs(self.facts)
-        failing = self._failing_request(step)
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
             self.facts.invalidate()
@@ -252,16 +261,22 @@ class Session:
         return spec is not None and "error_log_events" in spec.facts
 
     def _failing_request(self, step: Step) -> FailingRequest | None:
-        """What to request to prove a fix: --url, else the failing request nginx logged
-        (the fixed step's own, else the newest one an earlier step found)."""
+        """What to request to prove a fix: --url; else the failing request nginx logged:
+        the fixed step's own, else the newest one logged for the cause it fixes, else the
+        one another step found, else the newest failure nginx logged at all."""
         if self.facts.options.url:
             return FailingRequest(self.facts.options.url)
         nginx = self.facts.try_get("nginx") or {}
-        for candidate in [step, *reversed(self.transcript.steps)]:
-            if candidate.vars.get("request") and candidate.status == Status.PROBLEM:
-                found = from_log(candidate.vars, nginx)
-                if found:
-                    return found
+        window = self.facts.try_get("error_log_events") or {}
+        candidates = [step.vars] if step.status == Status.PROBLEM else []
+        candidates += _nginx_records(window, step.causes)
+        candidates += [s.vars for s in reversed(self.transcript.steps)
+                       if s.status == Status.PROBLEM]
+        candidates += _nginx_records(window, None)
+        for fields in candidates:
+            found = from_log(fields, nginx) if fields.get("request") else None
+            if found:
+                return found
         return None
 
     def _stop(self, error: str | None) -> None:

@@ -1,0 +1,143 @@
+"""Service fixes judged on fresh evidence, on Debian's real nginx and php8.2-fpm services
+(`service`, sysvinit scripts), through Session.apply_fix after a real walk of the flow.
+
+No --url is given: the proof is the failing request nginx logged, sent again. The window
+of the logs still holds the lines that found the problem; they must not decide anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.debian_site import PHP_SERVICE, PORT, service, status_of
+from tests.lab.harness import wait_for
+from tests.lab.test_fix_proof import apply, offered
+from wizard.engine.runner import Session
+from wizard.flow.library import find_flow
+from wizard.flow.loader import parse_flow
+from wizard.flow.model import Flow
+from wizard.host.facts import Facts
+from wizard.options import Options
+
+pytestmark = pytest.mark.root
+
+POOL = Path("/etc/php/8.2/fpm/pool.d/www.conf")
+NGINX_LOG = Path("/var/log/nginx/error.log")
+PHPFPM_LOG = Path("/var/log/php8.2-fpm.log")
+SLOW = "<?php sleep((int)($_GET['s'] ?? 5)); echo 'slept';\n"
+
+
+def log_has(path: Path, needle: str, start: int) -> bool:
+    with contextlib.suppress(OSError), path.open("rb") as fh:
+        fh.seek(start)
+        return needle.encode() in fh.read()
+    return False
+
+
+def size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def slow_status(path: str) -> int | None:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def walk(flow: Flow | None = None) -> Session:
+    session = Session(flow or find_flow("nginx-502"),
+                      Facts(Options(nginx_conf="/etc/nginx/nginx.conf", since_seconds=3600)))
+    session.run()
+    return session
+
+
+# A team's runbook that restarts PHP-FPM when its log shows killed scripts (the built-in
+# flow offers the timeout setting instead): the restart must be judged on what happens
+# after it, not on the lines that led to it.
+RESTART_RUNBOOK = """\
+flow: restart-runbook
+start: phpfpm_log
+nodes:
+  - id: phpfpm_log
+    kind: check
+    check: logs.phpfpm_errors
+    title: PHP-FPM log
+    on:
+      timeouts:
+        text: "{summary}"
+        fixes:
+          - {action: service.restart, args: {service: php8.2-fpm}}
+        next: done
+    default: {text: "{summary}", next: done}
+  - id: done
+    kind: end
+    text: done
+"""
+
+
+def test_starting_phpfpm_is_proven_by_the_logged_request(debian_site: Path) -> None:
+    start = size(NGINX_LOG)
+    assert service(PHP_SERVICE, "stop") == 0
+    assert status_of("/index.php") == 502
+    wait_for(lambda: log_has(NGINX_LOG, "php8.2-fpm.sock failed", start), 10,
+             "nginx to log the missing socket")
+    session = walk()
+    step, offer = offered(session, "service.start")
+
+    applied, lines = apply(session, step, offer)
+
+    assert applied.proof == "fixed", "\n".join(lines)
+    assert applied.after == f"http://127.0.0.1:{PORT}/index.php now answers 200: fixed"
+    assert "Is php8.2-fpm already running? no, so:" in lines
+    assert status_of("/index.php") == 200
+
+
+@pytest.fixture
+def short_timeout(debian_site: Path) -> Iterator[Path]:
+    """The www pool ends scripts after 2s; put back exactly as it was afterwards."""
+    original = POOL.read_bytes()
+    (debian_site / "slow.php").write_text(SLOW)
+    POOL.write_bytes(original + b"\nrequest_terminate_timeout = 2\n")
+    try:
+        assert service(PHP_SERVICE, "restart") == 0
+        yield debian_site
+    finally:
+        POOL.write_bytes(original)
+        service(PHP_SERVICE, "restart")
+
+
+def test_a_restart_that_cannot_help_is_judged_on_new_lines_and_the_timeout_fix_is_kept(
+        short_timeout: Path) -> None:
+    start = size(PHPFPM_LOG)
+    assert slow_status("/slow.php?s=4") == 502
+    wait_for(lambda: log_has(PHPFPM_LOG, "execution timed out", start), 10,
+             "PHP-FPM to log the killed script")
+    runbook = walk(parse_flow(RESTART_RUNBOOK, "restart-runbook.yaml"))
+    restart_step, restart = offered(runbook, "service.restart")
+
+    applied, lines = apply(runbook, restart_step, restart)
+
+    # the request sent again after the restart fails again: a fresh 502, not the old lines
+    assert applied.proof == "failing", "\n".join(lines)
+    assert applied.after.startswith(f"http://127.0.0.1:{PORT}/slow.php?s=4 still answers "
+                                    "502: ")
+    assert applied.backups == [] and not applied.succeeded
+
+    session = walk()
+    step, offer = offered(session, "phpfpm.set_request_terminate_timeout")
+    applied, lines = apply(session, step, offer)
+
+    assert applied.proof == "fixed", "\n".join(lines)
+    assert applied.after == f"http://127.0.0.1:{PORT}/slow.php?s=4 now answers 200: fixed"
+    assert "request_terminate_timeout = 60s" in POOL.read_text()
+    wait_for(lambda: slow_status("/slow.php?s=4") == 200, 30, "the slow page to answer")
