@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.debian_site import PHP_SERVICE, PORT, service, status_of
+from tests.e2e.debian_site import PHP_SERVICE, PORT, SITE, service, status_of
 from tests.lab.harness import wait_for
 from tests.lab.test_fix_proof import apply, offered
 from wizard.engine.runner import Session
@@ -141,3 +141,46 @@ def test_a_restart_that_cannot_help_is_judged_on_new_lines_and_the_timeout_fix_i
     assert applied.after == f"http://127.0.0.1:{PORT}/slow.php?s=4 now answers 200: fixed"
     assert "request_terminate_timeout = 60s" in POOL.read_text()
     wait_for(lambda: slow_status("/slow.php?s=4") == 200, 30, "the slow page to answer")
+
+
+def test_starting_nginx_is_proven_by_the_live_check(debian_site: Path) -> None:
+    assert service("nginx", "stop") == 0
+    assert status_of("/index.php") is None
+    session = walk()
+    step, offer = offered(session, "service.start")
+    assert step.node == "nginx_running"
+
+    applied, lines = apply(session, step, offer)
+
+    # nginx logs nothing for a refused connection, so no request stands for the problem:
+    # the check of the live host judges
+    assert applied.proof == "fixed", "\n".join(lines)
+    assert applied.after.startswith("fixed: nginx master running")
+    assert status_of("/index.php") == 200
+
+
+def test_reloading_nginx_for_a_new_listen_line_is_proven_by_the_live_check(
+        debian_site: Path) -> None:
+    site = SITE.read_text()
+    SITE.write_text(site.replace(f"listen 127.0.0.1:{PORT};",
+                                 f"listen 127.0.0.1:{PORT};\n  listen 127.0.0.1:{PORT + 1};"))
+    session = walk()
+    step, offer = offered(session, "service.reload")
+    assert step.node == "ports"
+
+    applied, lines = apply(session, step, offer)
+
+    assert applied.proof == "fixed", "\n".join(lines)
+    wait_for(lambda: slow_status_on(PORT + 1, "/index.php") == 200, 20,
+             "nginx to answer on the new port")
+
+
+def slow_status_on(port: int, path: str) -> int | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()

@@ -44,12 +44,10 @@ SETTLE_SECONDS = 8.0  # how long a just-started or reloaded service may take to 
 SETTLE_POLL = 0.5
 
 
-def _nginx_records(window: dict[str, Any], causes: list[str] | None) -> list[dict[str, Any]]:
-    """The fields of nginx's failure records, newest first; with `causes`, only those
-    that name one of them."""
+def _nginx_records(window: dict[str, Any], causes: list[str]) -> list[dict[str, Any]]:
+    """The fields of nginx's records that name one of `causes`, newest first."""
     return [ev.get("fields") or {} for ev in reversed(window.get("events") or [])
-            if ev.get("kind") == "nginx" and ev.get("causes")
-            and (causes is None or set(causes) & set(ev["causes"]))]
+            if ev.get("kind") == "nginx" and set(causes) & set(ev.get("causes") or [])]
 
 
 def _capitalised(text: str) -> str:
@@ -261,9 +259,10 @@ class Session:
         return spec is not None and "error_log_events" in spec.facts
 
     def _failing_request(self, step: Step) -> FailingRequest | None:
-        """What to request to prove a fix: --url; else the failing request nginx logged:
-        the fixed step's own, else the newest one logged for the cause it fixes, else the
-        one another step found, else the newest failure nginx logged at all."""
+        """What to request to prove a fix: --url; else the failing request in the log
+        lines that found the problem: the fixed step's own, else the newest one nginx
+        logged for the cause it fixes, else one another step found for that cause. Never
+        an unrelated failure: that would judge this fix by another problem."""
         if self.facts.options.url:
             return FailingRequest(self.facts.options.url)
         nginx = self.facts.try_get("nginx") or {}
@@ -271,8 +270,7 @@ class Session:
         candidates = [step.vars] if step.status == Status.PROBLEM else []
         candidates += _nginx_records(window, step.causes)
         candidates += [s.vars for s in reversed(self.transcript.steps)
-                       if s.status == Status.PROBLEM]
-        candidates += _nginx_records(window, None)
+                       if s.status == Status.PROBLEM and set(s.causes) & set(step.causes)]
         for fields in candidates:
             found = from_log(fields, nginx) if fields.get("request") else None
             if found:
