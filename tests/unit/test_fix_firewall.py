@@ -1,28 +1,34 @@
 """Firewall fix plans from the `firewall` fact: exact argv per firewall, the guard that
 makes a second run skip, the undo, the SSH guard, and the timed disable's commands.
 
-Plan-time listings (`iptables -S CHAIN`, `nft -a list chain`) come from a recorded reader
-here; tests/lab/test_fix_firewall_netns.py runs the same plans for real in a namespace.
+Plan-time listings (`iptables -S CHAIN`, `nft -a -s list chain`, `ufw status verbose`,
+`firewall-cmd --list-all`) come from a recorded reader here (tests/data/firewall/
+record_listings.sh recorded them, and again after somebody else changed the rules);
+tests/lab/test_fix_firewall_netns.py runs the same plans for real in a namespace.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from wizard.fixes import load_all
-from wizard.fixes.base import FixNotApplicable
+from wizard.fixes import firewall, load_all
+from wizard.fixes.apply import apply_fix
+from wizard.fixes.base import FixNotApplicable, FixPlan, Precondition, listing_digest
 from wizard.fixes.firewall import plan_allow_port, plan_disable_temporarily
 from wizard.fixes.firewall_backend import _main as guard_main
 from wizard.fixes.firewall_nftables import handles
+from wizard.fixes.privilege import Access, RootAccess
 from wizard.fixes.ssh_guard import cuts, protected_ports, refuse_if_cut, session_port, sshd_ports
 from wizard.host.commands import CommandResult
 from wizard.host.facts import Facts
 
 PY = sys.executable
+DATA = Path(__file__).resolve().parent.parent / "data" / "firewall"
 NFT_CHAIN = """table inet wizlab {
 \tchain input { # handle 1
 \t\ttype filter hook input priority filter; policy accept;
@@ -87,7 +93,7 @@ def test_iptables_policy_drop_inserts_at_the_top() -> None:
 
 def test_nft_accept_goes_into_the_chain_that_drops_before_its_handle() -> None:
     drop = entry("nftables", "tcp dport 8080 drop", "inet wizlab", "input", 5)
-    read = reader({("nft", "-a", "list", "chain", "inet", "wizlab", "input"): NFT_CHAIN})
+    read = reader({("nft", "-a", "-s", "list", "chain", "inet", "wizlab", "input"): NFT_CHAIN})
     plan = plan_allow_port({"port": "8080"}, fact("nftables", drop), read, ssh_ports=[22])
     assert plan.commands == [["nft", "insert", "rule", "inet", "wizlab", "input", "position",
                               "5", "tcp", "dport", "8080", "accept"]]
@@ -100,7 +106,7 @@ def test_nft_accept_goes_into_the_chain_that_drops_before_its_handle() -> None:
 
 def test_nft_handle_is_found_again_when_the_fact_is_stale() -> None:
     drop = entry("nftables", "tcp dport 8080 drop", "inet wizlab", "input", 9)
-    read = reader({("nft", "-a", "list", "chain", "inet", "wizlab", "input"): NFT_CHAIN})
+    read = reader({("nft", "-a", "-s", "list", "chain", "inet", "wizlab", "input"): NFT_CHAIN})
     plan = plan_allow_port({"port": "8080"}, fact("nftables", drop), read, ssh_ports=[22])
     assert plan.commands[0][6:8] == ["position", "5"]
     assert handles(NFT_CHAIN) == {2: "ct state established accept", 5: "tcp dport 8080 drop"}
@@ -233,7 +239,8 @@ def _timer(argv: list[str]) -> tuple[str, list[str]]:
 
 
 def test_timed_disable_ufw_schedules_reenable_before_disabling() -> None:
-    plan = plan_disable_temporarily({"seconds": "90"}, fact("ufw"), ssh_ports=[22])
+    plan = plan_disable_temporarily({"seconds": "90"}, fact("ufw"), reader({}),
+                                    ssh_ports=[22])
     assert plan.commands[0] == ["mkdir", "-p", "-m", "700", "/run/nginx-502-wizard"]
     assert _timer(plan.commands[1]) == ("90", ["ufw", "--force", "enable"])
     assert plan.commands[2] == ["ufw", "disable"]
@@ -244,7 +251,8 @@ def test_timed_disable_ufw_schedules_reenable_before_disabling() -> None:
 
 def test_timed_disable_iptables_saves_opens_and_restores() -> None:
     drop = entry("iptables", "-P INPUT DROP", "filter", "INPUT", None, variant="nft")
-    plan = plan_disable_temporarily({"seconds": "120"}, fact("iptables", drop), ssh_ports=[22])
+    plan = plan_disable_temporarily({"seconds": "120"}, fact("iptables", drop), reader({}),
+                                    ssh_ports=[22])
     save = plan.commands[1]
     assert save[:4] == ["iptables-nft-save", "-t", "filter", "-f"]
     saved = save[4]
@@ -257,13 +265,14 @@ def test_timed_disable_iptables_saves_opens_and_restores() -> None:
 
 
 def test_timed_disable_nft_and_firewalld() -> None:
-    plan = plan_disable_temporarily({"seconds": "5"}, fact("nftables"), ssh_ports=[22])
+    plan = plan_disable_temporarily({"seconds": "5"}, fact("nftables"), reader({}), ssh_ports=[22])
     saved = plan.commands[1][-5]
     assert plan.commands[1] == [PY, "-I", "-m", "wizard.fixes.timed_disable", "save", "--prepend",
                                 "flush ruleset", saved, "--", "nft", "list", "ruleset"]
     assert _timer(plan.commands[2]) == ("5", ["nft", "-f", saved])
     assert plan.commands[3] == ["nft", "flush", "ruleset"]
-    fwd = plan_disable_temporarily({"seconds": "60"}, fact("firewalld"), ssh_ports=[22])
+    fwd = plan_disable_temporarily({"seconds": "60"}, fact("firewalld"), reader({}),
+                                   ssh_ports=[22])
     assert fwd.commands == [
         ["firewall-cmd", '--add-rich-rule=rule family="ipv4" source address="0.0.0.0/0" accept',
          "--timeout=60s"],
@@ -271,7 +280,9 @@ def test_timed_disable_nft_and_firewalld() -> None:
          "--timeout=60s"]]
 
 
-def test_timed_disable_default_and_limits(recorded: Callable[..., Facts]) -> None:
+def test_timed_disable_default_and_limits(recorded: Callable[..., Facts],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(firewall, "read_live", reader({}))  # not this machine's ufw
     action = load_all()["firewall.disable_temporarily"]
     plan = action.plan({"seconds": ""}, recorded({"firewall": fact("ufw")}))
     assert _timer(plan.commands[1])[0] == "120"
@@ -298,3 +309,176 @@ def test_port_the_fact_finds_open_needs_nothing() -> None:
         plan_allow_port({"port": "8080"}, {"backend": "iptables", "blocked_ports": [],
                                            "partial_ports": [], "allowed_ports": [open_entry]},
                         reader({}), ssh_ports=[22])
+
+
+# ---------------------------------------------------------------- pinned to what was read
+
+def recording(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+IPT_DROP = entry("iptables", "-A INPUT -p tcp -m tcp --dport 8080 -j DROP", "filter", "INPUT",
+                 3, variant="nft")
+NFT_DROP = entry("nftables", "tcp dport 8080 counter drop", "inet wizlab", "input", 4)
+UFW_DENY = entry("ufw", "8080/tcp  DENY IN  Anywhere", "filter", "ufw-user-input", None)
+FWD_RICH = entry("firewalld", 'rule family="ipv4" port port="8080" protocol="tcp" reject',
+                 "inet firewalld", "zone public", None)
+IPT_INPUT_S = ("iptables-nft", "-t", "filter", "-S", "INPUT")
+NFT_CHAIN_S = ("nft", "-a", "-s", "list", "chain", "inet", "wizlab", "input")
+UFW_STATUS = ("ufw", "status", "verbose")
+FWD_LIST = ("firewall-cmd", "--zone=public", "--list-all")
+# (firewall fact, the listing the plan reads, its recording, what the plan calls it)
+ALLOW_CASES = {
+    "iptables": (fact("iptables", IPT_DROP), IPT_INPUT_S, "listing_iptables-S-INPUT.txt",
+                 "the INPUT chain of iptables-nft's filter table"),
+    "nftables": (fact("nftables", NFT_DROP), NFT_CHAIN_S, "listing_nft-a-s-chain.txt",
+                 "nftables chain inet wizlab input"),
+    "ufw": (fact("ufw", UFW_DENY), UFW_STATUS, "listing_ufw-status-verbose.txt",
+            "the ufw rules"),
+    "firewalld": (fact("firewalld", FWD_RICH), FWD_LIST, "listing_firewalld-list-all.txt",
+                  "firewalld's public zone"),
+}
+TIMED_CASES = {
+    "iptables": (fact("iptables", IPT_DROP), ("iptables-nft", "-t", "filter", "-S"),
+                 "listing_iptables-S-filter.txt", "iptables-nft's filter table"),
+    "nftables": (fact("nftables", NFT_DROP), ("nft", "-s", "list", "ruleset"),
+                 "listing_nft-s-ruleset.txt", "the nftables rule set"),
+    "ufw": ALLOW_CASES["ufw"],
+    "firewalld": ALLOW_CASES["firewalld"],
+}
+
+
+def counting(outputs: dict[tuple[str, ...], str]) -> tuple[Callable[[list[str]], CommandResult],
+                                                          list[tuple[str, ...]]]:
+    """A recorded reader that also keeps every argv it was asked to read."""
+    asked: list[tuple[str, ...]] = []
+    read = reader(outputs)
+
+    def counted(argv: list[str]) -> CommandResult:
+        asked.append(tuple(argv))
+        return read(argv)
+
+    return counted, asked
+
+
+def plan_for(action: str, name: str, read: Callable[[list[str]], CommandResult]) -> FixPlan:
+    if action == "allow":
+        return plan_allow_port({"port": "8080"}, ALLOW_CASES[name][0], read, ssh_ports=[22])
+    return plan_disable_temporarily({"seconds": "60"}, TIMED_CASES[name][0], read,
+                                    ssh_ports=[22])
+
+
+@pytest.mark.parametrize("action", ["allow", "timed"])
+@pytest.mark.parametrize("name", ["iptables", "nftables", "ufw", "firewalld"])
+def test_every_plan_is_pinned_to_the_listing_it_read_once(action: str, name: str) -> None:
+    """The listing the back-end read to make the plan (and no second read of it) becomes
+    the plan's precondition: its argv and the digest of that very output."""
+    _, argv, file, what = (ALLOW_CASES if action == "allow" else TIMED_CASES)[name]
+    read, asked = counting({argv: recording(file)})
+    plan = plan_for(action, name, read)
+    assert asked == [argv], "the listing is read once, for the plan and its precondition"
+    assert plan.preconditions == [Precondition(list(argv), listing_digest(recording(file)),
+                                               what)]
+    assert plan.to_json()["preconditions"] == [
+        {"argv": list(argv), "sha256": listing_digest(recording(file)), "what": what}]
+
+
+def test_the_read_that_places_the_rule_is_the_one_pinned() -> None:
+    """Reused, not read again: the handle (4) and the line (3) come from the same listing
+    whose digest the plan carries."""
+    read, asked = counting({NFT_CHAIN_S: recording("listing_nft-a-s-chain.txt")})
+    plan = plan_allow_port({"port": "8080"}, fact("nftables", {**NFT_DROP, "line": 9}), read,
+                           ssh_ports=[22])
+    assert plan.commands[0][6:8] == ["position", "4"] and asked == [NFT_CHAIN_S]
+    read, asked = counting({IPT_INPUT_S: recording("listing_iptables-S-INPUT.txt")})
+    two = [IPT_DROP, {**IPT_DROP, "rule": "-A INPUT -p tcp -m tcp --dport 8080 -j REJECT"}]
+    plan = plan_allow_port({"port": "8080"}, fact("iptables", *two), read, ssh_ports=[22])
+    assert plan.commands[0][3:6] == ["-I", "INPUT", "3"]
+    assert asked == [IPT_INPUT_S] and len(plan.preconditions) == 1
+
+
+def test_nft_listing_is_read_without_counters() -> None:
+    """With counters, the drop's text is not the fact's (which is read with -s), so the
+    accept would land at the top of the chain; and every packet would change the digest,
+    so apply would refuse a plan on any busy host."""
+    counters = recording("listing_nft-a-chain_counters.txt")
+    assert handles(counters)[4] == "tcp dport 8080 counter packets 1 bytes 60 drop"
+    assert handles(recording("listing_nft-a-s-chain.txt"))[4] == NFT_DROP["rule"]
+    assert listing_digest(counters) != listing_digest(
+        counters.replace("packets 1 bytes 60", "packets 2 bytes 120"))
+
+
+def test_unreadable_listing_leaves_no_precondition_and_says_so() -> None:
+    plan = plan_allow_port({"port": "8080"}, fact("iptables", IPT_DROP), reader({}),
+                           ssh_ports=[22])
+    assert plan.preconditions == []
+    assert any(n.startswith("The INPUT chain of iptables-nft's filter table could not be "
+                            "read now (Operation not permitted)") for n in plan.notes)
+
+
+class RecordedRoot(RootAccess):
+    """Root for apply_fix on recorded outputs: `outputs` answers by argv (a listing, or a
+    guard's "no"), anything else succeeds. Nothing runs on this machine; `ran` keeps all
+    that apply asked for, in order."""
+
+    def __init__(self, outputs: dict[tuple[str, ...], CommandResult]) -> None:
+        super().__init__(Access("direct"))
+        self.outputs = outputs
+        self.ran: list[list[str]] = []
+
+    def run(self, argv: list[str], on_output: Callable[[str], None],
+            timeout: float) -> CommandResult:
+        self.ran.append(list(argv))
+        return self.outputs.get(tuple(argv), CommandResult(list(argv), 0))
+
+
+def _apply(plan: FixPlan, listing: CommandResult, recorded: Callable[..., Facts]
+           ) -> tuple[Any, RecordedRoot]:
+    guards = {tuple(g): CommandResult(list(g), 1) for g in plan.guards if g}  # "not there"
+    root = RecordedRoot({tuple(plan.preconditions[0].argv): listing, **guards})
+    lines: list[str] = []
+    return apply_fix(plan.to_json(), recorded({}), lines.append, root=root), root
+
+
+@pytest.mark.parametrize("name", ["iptables", "nftables", "ufw", "firewalld"])
+def test_apply_refuses_when_somebody_changed_the_rules(
+        name: str, recorded: Callable[..., Facts]) -> None:
+    """Recorded for real: the listing at plan time, then after somebody added a rule. The
+    plan is refused with nothing run; the unchanged listing lets it run."""
+    _, argv, file, what = ALLOW_CASES[name]
+    plan = plan_for("allow", name, reader({argv: recording(file)}))
+    changed = CommandResult(list(argv), 0, recording(file.replace(".txt", "_changed.txt")))
+    applied, root = _apply(plan, changed, recorded)
+    assert not applied.succeeded
+    assert applied.after == (f"not applied: {what} changed since the plan was made, so "
+                             "nothing was run; look at the fix again to see the current plan")
+    assert root.ran == [list(argv)], "nothing but the listing may run"
+    assert [r["role"] for r in applied.commands] == ["precondition"]
+    same = CommandResult(list(argv), 0, recording(file))
+    applied, root = _apply(plan, same, recorded)
+    assert applied.succeeded
+    assert root.ran[0] == list(argv) and plan.commands[0] in root.ran
+
+
+def test_a_warning_on_stderr_is_not_a_change(recorded: Callable[..., Facts]) -> None:
+    """Plan time reads stdout and stderr apart; apply's stream() gets them as one text,
+    the warning first. iptables-nft's "# Warning: iptables-legacy tables present" (on
+    stderr, recorded) must not make an unchanged chain look changed."""
+    warning = recording("listing_iptables-S-INPUT_legacy-warning.stderr")
+    listing = recording("listing_iptables-S-INPUT.txt")
+
+    def read(argv: list[str]) -> CommandResult:
+        return CommandResult(argv, 0, listing, warning)
+
+    plan = plan_allow_port({"port": "8080"}, fact("iptables", IPT_DROP), read, ssh_ports=[22])
+    applied, _ = _apply(plan, CommandResult(list(IPT_INPUT_S), 0, warning + listing), recorded)
+    assert applied.succeeded, applied.after
+
+
+def test_a_listing_that_cannot_be_read_again_is_refused(recorded: Callable[..., Facts]) -> None:
+    _, argv, file, what = ALLOW_CASES["ufw"]
+    plan = plan_for("allow", "ufw", reader({argv: recording(file)}))
+    gone = CommandResult(list(argv), None, error="ufw is not installed")
+    applied, root = _apply(plan, gone, recorded)
+    assert applied.after == f"not applied: could not read {what} again (ufw is not installed)"
+    assert root.ran == [list(argv)]

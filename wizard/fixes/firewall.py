@@ -1,6 +1,8 @@
 """Firewall fixes: let TCP traffic reach a port through the firewall that drops it, and
 the article's "temporarily disable the firewall", offered only as a timed disable that
-comes back by itself. Neither may cut the SSH session in use (see ssh_guard)."""
+comes back by itself. Neither may cut the SSH session in use (see ssh_guard). Each plan
+carries the listings it was made from as preconditions, so a rule someone adds between
+the plan and the person's "yes" makes apply refuse instead of running a stale plan."""
 
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ BACKENDS: dict[str, type[FirewallBackend]] = {
 DEFAULT_SECONDS, MAX_SECONDS = 120, 3600
 
 
-def backend(name: str, reader: Reader = read_live) -> FirewallBackend:
+def backend(name: str, reader: Reader | None = None) -> FirewallBackend:
+    """The back-end for `name`, reading through `reader` (None: this host's own tools)."""
     if name not in BACKENDS:
         raise FixNotApplicable("no active firewall was found, so there is nothing to change")
-    return BACKENDS[name](reader)
+    return BACKENDS[name](reader or read_live)
 
 
 def _fact(facts: Facts) -> dict:
@@ -56,10 +59,11 @@ def _plan(plan_id: str, title: str, change: Change, verify: str, ports: list[int
     refuse_if_cut(change.commands, ports)
     return FixPlan(id=plan_id, title=title, commands=change.commands, needs_root=True,
                    undo=change.undo, guards=change.guards, verify=verify,
-                   notes=change.notes + undo_warnings(change.undo, ports))
+                   notes=change.notes + undo_warnings(change.undo, ports),
+                   preconditions=change.preconditions)
 
 
-def plan_allow_port(args: dict[str, str], fact: dict, reader: Reader = read_live,
+def plan_allow_port(args: dict[str, str], fact: dict, reader: Reader | None = None,
                     ssh_ports: list[int] | None = None) -> FixPlan:
     port = _port(args.get("port"))
     judged = [e for key in ("blocked_ports", "partial_ports", "allowed_ports")
@@ -83,7 +87,7 @@ def plan_allow_port(args: dict[str, str], fact: dict, reader: Reader = read_live
                  protected_ports() if ssh_ports is None else ssh_ports)
 
 
-def plan_disable_temporarily(args: dict[str, str], fact: dict,
+def plan_disable_temporarily(args: dict[str, str], fact: dict, reader: Reader | None = None,
                              ssh_ports: list[int] | None = None) -> FixPlan:
     raw = str(args.get("seconds") or DEFAULT_SECONDS).strip()
     if not raw.isdigit() or not 0 < int(raw) <= MAX_SECONDS:
@@ -92,7 +96,7 @@ def plan_disable_temporarily(args: dict[str, str], fact: dict,
     name = fact.get("backend") or "none"
     entries = [e for group in _by_backend(fact, None).values() for e in group
                if e.get("backend") == name]
-    change = backend(name).timed_disable(seconds, entries)
+    change = backend(name, reader).timed_disable(seconds, entries)
     ports = protected_ports() if ssh_ports is None else ssh_ports
     change.notes.insert(0, f"The firewall is open for {seconds}s and then comes back by "
                            f"itself, even if this session drops. Your SSH port "

@@ -2,8 +2,10 @@
 
 A back-end spells the commands of a change (with a guard per command, so a second run
 skips what is already in place, and the undo). The only thing it may run itself is a
-read-only listing, through an injected `reader`, to place a rule next to the one that
-drops (the unit tests pass recorded outputs instead).
+read-only listing, through an injected `reader` (the unit tests pass recorded outputs
+instead): to place a rule next to the one that drops, and to pin down what the plan was
+made from. Each listing read becomes a precondition of the plan, so apply reads it again
+first and runs nothing when someone changed the rules after the person saw the plan.
 
 Run as a module it is the guard helper for firewalls whose tool has no "is this rule
 there?" command (ufw, nft):
@@ -22,8 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.fixes.base import Precondition
 from wizard.fixes.helper_argv import helper
-from wizard.host.commands import CommandResult, run
+from wizard.host.commands import CLEAN_ENV, CommandResult, run
 
 Reader = Callable[[list[str]], CommandResult]
 Entry = dict[str, Any]  # a blocked_ports / partial_ports entry of the `firewall` fact
@@ -31,27 +34,38 @@ STASH_DIR = "/run/nginx-502-wizard"  # saved rule sets for a timed disable (root
 
 
 def read_live(argv: list[str]) -> CommandResult:
-    return run(argv, timeout=10.0)
+    # Apply reads a plan's listings again the way it runs every fix command (stream(): a
+    # clean environment, C locale). Reading them the same way here means an unchanged
+    # ruleset prints the same text both times (ufw translates its words, for one).
+    return run(argv, timeout=10.0, env=CLEAN_ENV)
 
 
 @dataclass
 class Change:
-    """Commands with one guard each (None: always run), the undo, and notes to show."""
+    """Commands with one guard each (None: always run), the undo, notes to show, and the
+    listings the change was planned from (each read once; apply reads them again)."""
 
     commands: list[list[str]] = field(default_factory=list)
     guards: list[list[str] | None] = field(default_factory=list)
     undo: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    preconditions: list[Precondition] = field(default_factory=list)
 
     def add(self, command: list[str], guard: list[str] | None = None) -> None:
         self.commands.append(command)
         self.guards.append(guard)
+
+    def expect(self, precondition: Precondition) -> None:
+        if all(p.argv != precondition.argv for p in self.preconditions):
+            self.preconditions.append(precondition)
 
     def extend(self, other: Change) -> None:
         self.commands += other.commands
         self.guards += other.guards
         self.undo = other.undo + self.undo  # undo later changes first
         self.notes += other.notes
+        for precondition in other.preconditions:
+            self.expect(precondition)
 
 
 def has_line_guard(text: str, argv: list[str]) -> list[str]:
@@ -71,6 +85,22 @@ class FirewallBackend(ABC):
 
     def __init__(self, reader: Reader = read_live) -> None:
         self.reader = reader
+
+    def read_listing(self, change: Change, argv: list[str], what: str) -> CommandResult:
+        """Read a listing this change is planned from, once, and make it a precondition:
+        the digest of what the person's plan was made from. When it cannot be read (no
+        root at plan time) there is nothing to compare, and the plan says so."""
+        result = self.reader(argv)
+        if result.ok:
+            # stream() at apply time hands stdout and stderr over as one text; the digest
+            # leaves out the warnings and comments that are all these tools print there
+            change.expect(Precondition.of_output(argv, result.stdout + result.stderr, what))
+        else:
+            why = result.error or (result.output.splitlines() or ["no output"])[0]
+            change.notes.append(f"{what[:1].upper()}{what[1:]} could not be read now ({why}), "
+                                "so applying cannot check that it is unchanged since this "
+                                "plan.")
+        return result
 
     @abstractmethod
     def allow_port(self, port: int, entries: list[Entry]) -> Change:

@@ -1,6 +1,7 @@
 """firewalld: the port goes into the zone at runtime and --permanent (guarded by
 `--query-port`); a rich rule that rejects the port is taken out, since firewalld checks
-deny rich rules before ports. The timed disable uses firewalld's own `--timeout`."""
+deny rich rules before ports. The timed disable uses firewalld's own `--timeout`. Both are
+pinned to the zone's runtime `--list-all`, the listing the `firewall` fact judged."""
 
 from __future__ import annotations
 
@@ -15,12 +16,18 @@ def _zone(entries: list[Entry]) -> list[str]:
     return [f"--zone={chains[0].removeprefix('zone ')}"] if chains else []
 
 
+def _zone_name(zone: list[str]) -> str:
+    return f"firewalld's {zone[0].removeprefix('--zone=')} zone" if zone else \
+        "firewalld's default zone"
+
+
 class Firewalld(FirewallBackend):
     name = "firewalld"
 
     def allow_port(self, port: int, entries: list[Entry]) -> Change:
         zone, spec = _zone(entries), f"{port}/tcp"
         change = Change()
+        self.read_listing(change, ["firewall-cmd", *zone, "--list-all"], _zone_name(zone))
         for permanent in ([], ["--permanent"]):
             base = ["firewall-cmd", *permanent, *zone]
             change.add([*base, f"--add-port={spec}"], [*base, f"--query-port={spec}"])
@@ -39,6 +46,7 @@ class Firewalld(FirewallBackend):
     def timed_disable(self, seconds: int, entries: list[Entry]) -> Change:
         zone = _zone(entries)
         change = Change()
+        self.read_listing(change, ["firewall-cmd", *zone, "--list-all"], _zone_name(zone))
         for rule in _OPEN_ALL:
             base = ["firewall-cmd", *zone]
             change.add([*base, f"--add-rich-rule={rule}", f"--timeout={seconds}s"],

@@ -1,8 +1,10 @@
 """nftables: an accept in our own table would not help (every base chain at the hook must
 accept), so the accept goes into the very chain that drops, just before the dropping
-rule (its handle found again with `nft -a list chain`). nft has no "is this rule there?"
-command: the guard reads the chain. The timed disable saves `nft list ruleset`, flushes,
-and a detached `nft -f` puts the saved rules back in one transaction.
+rule (its handle found again with `nft -a -s list chain`). nft has no "is this rule
+there?" command: the guard reads the chain. The timed disable saves `nft list ruleset`,
+flushes, and a detached `nft -f` puts the saved rules back in one transaction. Listings
+are read stateless (-s): counters change with every packet, so with them the rule text
+would not match the fact's (read with -s too), nor the plan's precondition at apply time.
 
 Run as a module it is the undo helper (nft deletes rules only by handle):
     python -m wizard.fixes.firewall_nftables delete FAMILY TABLE CHAIN RULE
@@ -28,6 +30,7 @@ from wizard.fixes.firewall_backend import (
     squeeze,
 )
 from wizard.fixes.timed_disable import timer_argv
+from wizard.host.commands import CommandResult
 
 
 def handles(listing: str) -> dict[int, str]:
@@ -40,21 +43,22 @@ def handles(listing: str) -> dict[int, str]:
     return found
 
 
+def _handle(listing: CommandResult, entry: Entry) -> int | None:
+    """The dropping rule's handle in the chain's listing; None for the chain's policy or a
+    rule gone."""
+    rule, handle = squeeze(entry.get("rule") or ""), entry.get("line")
+    if rule.startswith("policy ") or not isinstance(handle, int):
+        return None
+    if not listing.ok:
+        return handle  # cannot look (no root?): trust the fact
+    now = handles(listing.stdout)
+    if now.get(handle) == rule:
+        return handle
+    return next((h for h, text in now.items() if text == rule), None)
+
+
 class NfTables(FirewallBackend):
     name = "nftables"
-
-    def _handle(self, where: list[str], entry: Entry) -> int | None:
-        """The dropping rule's handle now; None for the chain's policy or a rule gone."""
-        rule, handle = squeeze(entry.get("rule") or ""), entry.get("line")
-        if rule.startswith("policy ") or not isinstance(handle, int):
-            return None
-        listing = self.reader(["nft", "-a", "list", "chain", *where])
-        if not listing.ok:
-            return handle  # cannot look (no root?): trust the fact
-        now = handles(listing.stdout)
-        if now.get(handle) == rule:
-            return handle
-        return next((h for h, text in now.items() if text == rule), None)
 
     def allow_port(self, port: int, entries: list[Entry]) -> Change:
         accept = ["tcp", "dport", str(port), "accept"]
@@ -66,7 +70,9 @@ class NfTables(FirewallBackend):
             if not all(where) or tuple(where) in seen:
                 continue
             seen.add(tuple(where))
-            handle = self._handle(where, entry)
+            listing = self.read_listing(change, ["nft", "-a", "-s", "list", "chain", *where],
+                                        f"nftables chain {' '.join(where)}")
+            handle = _handle(listing, entry)
             position = ["position", str(handle)] if handle is not None else []
             change.add(["nft", "insert", "rule", *where, *position, *accept],
                        has_line_guard(" ".join(accept), ["nft", "list", "chain", *where]))
@@ -80,6 +86,8 @@ class NfTables(FirewallBackend):
         saved = f"{STASH_DIR}/nft-{time.strftime('%Y%m%d-%H%M%S')}.nft"
         restore = ["nft", "-f", saved]
         change = Change()
+        # the whole rule set is saved, flushed and put back: pin all of it
+        self.read_listing(change, ["nft", "-s", "list", "ruleset"], "the nftables rule set")
         change.add(["mkdir", "-p", "-m", "700", STASH_DIR])
         # "flush ruleset" first makes the restore replace, not add to, what is there then
         change.add(helper("timed_disable", "save", "--prepend", "flush ruleset", saved, "--",

@@ -1,5 +1,6 @@
 """ufw: `ufw allow PORT/tcp` (or `ufw insert 1 allow` when a deny rule would win), and
-a timed disable with `ufw disable` plus a detached `ufw --force enable`."""
+a timed disable with `ufw disable` plus a detached `ufw --force enable`. Both are pinned
+to `ufw status verbose` (rules and default policies) as it read when planned."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from wizard.fixes.firewall_backend import (
     helper,
 )
 from wizard.fixes.timed_disable import timer_argv
+
+STATUS = ["ufw", "status", "verbose"]
 
 
 def _denied_spec(entry: Entry) -> str | None:
@@ -30,6 +33,7 @@ class Ufw(FirewallBackend):
     def allow_port(self, port: int, entries: list[Entry]) -> Change:
         spec = f"{port}/tcp"
         change = Change()
+        self.read_listing(change, STATUS, "the ufw rules")
         guard = has_line_guard(f"{spec} ALLOW Anywhere", ["ufw", "status"])
         denied = [s for s in (_denied_spec(e) for e in entries) if s]
         if spec in denied:
@@ -51,6 +55,7 @@ class Ufw(FirewallBackend):
         log = f"{STASH_DIR}/ufw-reenable.log"
         enable = ["ufw", "--force", "enable"]  # --force: no "may disrupt ssh" prompt
         change = Change()
+        self.read_listing(change, STATUS, "the ufw rules")
         change.add(["mkdir", "-p", "-m", "700", STASH_DIR])
         change.add(timer_argv(helper("timed_disable"), seconds, log, enable))
         change.add(["ufw", "disable"])
