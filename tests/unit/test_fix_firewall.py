@@ -482,3 +482,18 @@ def test_a_listing_that_cannot_be_read_again_is_refused(recorded: Callable[..., 
     applied, root = _apply(plan, gone, recorded)
     assert applied.after == f"not applied: could not read {what} again (ufw is not installed)"
     assert root.ran == [list(argv)]
+
+
+def test_every_firewall_guard_says_in_words_what_it_asks() -> None:
+    drops = {
+        "iptables": entry("iptables", "-P INPUT DROP", "filter", "INPUT", None, variant="nft"),
+        "ufw": entry("ufw", "Default: deny (incoming)", "filter", "ufw default policy", None),
+        "firewalld": entry("firewalld", "zone public: target: default", "inet firewalld",
+                           "zone public", None),
+    }
+    for name, drop in drops.items():
+        plan = plan_allow_port({"port": "8080"}, fact(name, drop), reader({}), ssh_ports=[22])
+        asked = [(guard is not None, bool(ask)) for guard, ask in zip(plan.guards, plan.asks,
+                                                                       strict=True)]
+        assert asked and all(has == said for has, said in asked), (name, plan.asks)
+        assert all(ask.endswith("?") for ask in plan.asks if ask), plan.asks

@@ -58,7 +58,7 @@ def _by_backend(fact: dict, port: int | None) -> dict[str, list[Entry]]:
 def _plan(plan_id: str, title: str, change: Change, verify: str, ports: list[int]) -> FixPlan:
     refuse_if_cut(change.commands, ports)
     return FixPlan(id=plan_id, title=title, commands=change.commands, needs_root=True,
-                   undo=change.undo, guards=change.guards, verify=verify,
+                   undo=change.undo, guards=change.guards, asks=change.asks, verify=verify,
                    notes=change.notes + undo_warnings(change.undo, ports),
                    preconditions=change.preconditions)
 

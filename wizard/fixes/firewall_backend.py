@@ -47,13 +47,16 @@ class Change:
 
     commands: list[list[str]] = field(default_factory=list)
     guards: list[list[str] | None] = field(default_factory=list)
+    asks: list[str | None] = field(default_factory=list)  # what each guard asks, in words
     undo: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     preconditions: list[Precondition] = field(default_factory=list)
 
-    def add(self, command: list[str], guard: list[str] | None = None) -> None:
+    def add(self, command: list[str], guard: list[str] | None = None,
+            ask: str | None = None) -> None:
         self.commands.append(command)
         self.guards.append(guard)
+        self.asks.append(ask if guard else None)
 
     def expect(self, precondition: Precondition) -> None:
         if all(p.argv != precondition.argv for p in self.preconditions):
@@ -62,6 +65,7 @@ class Change:
     def extend(self, other: Change) -> None:
         self.commands += other.commands
         self.guards += other.guards
+        self.asks += other.asks
         self.undo = other.undo + self.undo  # undo later changes first
         self.notes += other.notes
         for precondition in other.preconditions:

@@ -30,14 +30,18 @@ class Firewalld(FirewallBackend):
         self.read_listing(change, ["firewall-cmd", *zone, "--list-all"], _zone_name(zone))
         for permanent in ([], ["--permanent"]):
             base = ["firewall-cmd", *permanent, *zone]
-            change.add([*base, f"--add-port={spec}"], [*base, f"--query-port={spec}"])
+            change.add([*base, f"--add-port={spec}"], [*base, f"--query-port={spec}"],
+                       f"Is {spec} already open in firewalld"
+                       f"{' (permanently)' if permanent else ''}?")
             change.undo.append([*base, f"--remove-port={spec}"])
         for rich in sorted({e["rule"] for e in entries
                             if (e.get("rule") or "").startswith("rule ")}):
             for permanent in ([], ["--permanent"]):
                 base = ["firewall-cmd", *permanent, *zone]
                 change.add([*base, f"--remove-rich-rule={rich}"],
-                           fails_guard([*base, f"--query-rich-rule={rich}"]))
+                           fails_guard([*base, f"--query-rich-rule={rich}"]),
+                           "Is the blocking rich rule already gone"
+                           f"{' (permanently)' if permanent else ''}?")
                 change.undo.insert(0, [*base, f"--add-rich-rule={rich}"])
             change.notes.append(f"The rich rule `{rich}` is removed: firewalld applies it "
                                 f"before the zone's ports.")

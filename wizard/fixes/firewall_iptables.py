@@ -52,7 +52,8 @@ class IpTables(FirewallBackend):
             position = _position(listing, entry) if entry else None
             where = [str(position)] if position else []
             change.add([tool, "-t", table, "-I", chain, *where, *spec],
-                       [tool, "-t", table, "-C", chain, *spec])
+                       [tool, "-t", table, "-C", chain, *spec],
+                       f"Does the {chain} chain already accept this port?")
             change.undo.append([tool, "-t", table, "-D", chain, *spec])
         change.notes.append("Only IPv4 is changed (ip6tables rules are not touched).")
         return change

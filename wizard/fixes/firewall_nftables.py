@@ -75,7 +75,8 @@ class NfTables(FirewallBackend):
             handle = _handle(listing, entry)
             position = ["position", str(handle)] if handle is not None else []
             change.add(["nft", "insert", "rule", *where, *position, *accept],
-                       has_line_guard(" ".join(accept), ["nft", "list", "chain", *where]))
+                       has_line_guard(" ".join(accept), ["nft", "list", "chain", *where]),
+                       f"Does the chain {' '.join(where)} already accept this port?")
             change.undo.append(helper("firewall_nftables", "delete", *where, " ".join(accept)))
         if not change.commands:
             raise FixNotApplicable(f"no nftables chain is known to drop port {port}, so "

@@ -35,19 +35,20 @@ class Ufw(FirewallBackend):
         change = Change()
         self.read_listing(change, STATUS, "the ufw rules")
         guard = has_line_guard(f"{spec} ALLOW Anywhere", ["ufw", "status"])
+        ask = f"Does ufw already allow {spec}?"
         denied = [s for s in (_denied_spec(e) for e in entries) if s]
         if spec in denied:
             # ufw replaces a rule with the same To in place ("Rule updated"), so the undo
             # puts the deny back rather than deleting the allow
-            change.add(["ufw", "allow", spec], guard)
+            change.add(["ufw", "allow", spec], guard, ask)
             change.undo = [["ufw", "deny", spec]]
             change.notes.append(f"The rule `{spec} DENY` becomes `{spec} ALLOW`.")
         elif denied:
             # ufw checks its rules in order: the allow must come before the deny
-            change.add(["ufw", "insert", "1", "allow", spec], guard)
+            change.add(["ufw", "insert", "1", "allow", spec], guard, ask)
             change.undo = [["ufw", "delete", "allow", spec]]
         else:
-            change.add(["ufw", "allow", spec], guard)
+            change.add(["ufw", "allow", spec], guard, ask)
             change.undo = [["ufw", "delete", "allow", spec]]
         return change
 
