@@ -390,3 +390,22 @@ def test_when_the_first_command_fails_nothing_is_undone(tmp_path: Path) -> None:
 
     assert not applied.succeeded and kept.exists()
     assert [r["role"] for r in applied.commands] == ["command"]
+
+
+def test_an_automatic_undo_never_closes_the_ssh_port_in_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSH_CONNECTION", "192.0.2.7 50022 192.0.2.1 22")
+    marker = tmp_path / "other-undo"
+    cut = ["iptables", "-D", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT"]
+    plan = {"id": "t", "needs_root": False, "commands": [["true"], ["false"]],
+            "undo": [cut, ["touch", str(marker)]]}
+    lines: list[str] = []
+
+    applied = apply_fix(plan, facts(), lines.append)
+
+    assert not applied.succeeded
+    assert all(r["argv"][0] != "iptables" for r in applied.commands)  # never ran
+    assert any(line.startswith("Not run by itself: `iptables -D INPUT") and "port 22" in line
+               for line in lines)
+    assert marker.exists()  # the rest of the undo did run
+    assert "some undo commands failed" in applied.after

@@ -32,6 +32,7 @@ from wizard.fixes.file_edits import restore, write_edits
 from wizard.fixes.privilege import RootAccess, ask_on_tty, obtain, probe_of
 from wizard.fixes.recorder import CommandRecorder, run_commands, unchanged_since_plan
 from wizard.fixes.result import AppliedFix
+from wizard.fixes.ssh_guard import cuts, protected_ports
 from wizard.host.commands import CommandResult, Output
 from wizard.host.facts import Facts
 
@@ -157,7 +158,7 @@ def _apply(plan: dict[str, Any], rec: CommandRecorder, confirmed: float) -> Appl
         # e.g. the runtime rule went in but the permanent one failed: take it back out,
         # so a failed fix leaves the host as it was.
         rec.on_output("A command failed after others had run; running the undo commands.")
-        undone = all([rec.run(argv, "rollback").ok for argv in plan["undo"]])
+        undone = all([_undo_unless_it_cuts_ssh(rec, argv) for argv in plan["undo"]])
         applied.after = "rolled back: a command failed; the undo commands ran" + (
             "" if undone else " (some undo commands failed: see the output)")
     return applied
@@ -188,6 +189,19 @@ def rollback_summary(applied: AppliedFix, restored: bool) -> str:
         return (disk + f", but `{again}` failed, so the running server may still use the "
                 "change: run it again by hand")
     return disk + ", and the running server was reloaded with it"
+
+
+def _undo_unless_it_cuts_ssh(rec: CommandRecorder, argv: list[str]) -> bool:
+    """Run one undo command, unless it would close the port of the SSH session in use
+    (removing the accept that lets it in): then say so, and leave it to the person."""
+    for port in protected_ports():
+        why = cuts(argv, port)
+        if why:
+            rec.on_output(f"Not run by itself: `{shlex.join(argv)}` {why} on port {port}, "
+                          "which your SSH connection uses. Run it yourself only if you "
+                          "are sure.")
+            return False
+    return rec.run(argv, "rollback").ok
 
 
 def _changed_something(records: list[dict[str, Any]]) -> bool:
