@@ -27,9 +27,9 @@ def service(name: str, verb: str) -> int:
                           check=False).returncode
 
 
-def status_of(path: str) -> int | None:
+def status_of(path: str, port: int = PORT, timeout: float = 10.0) -> int | None:
     """HTTP status of a GET to the test site, None when nothing answers."""
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path)
         return conn.getresponse().status

@@ -8,7 +8,6 @@ of the logs still holds the lines that found the problem; they must not decide a
 from __future__ import annotations
 
 import contextlib
-import http.client
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,17 +40,6 @@ def log_has(path: Path, needle: str, start: int) -> bool:
 
 def size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
-
-
-def slow_status(path: str) -> int | None:
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status
-    except OSError:
-        return None
-    finally:
-        conn.close()
 
 
 def walk(flow: Flow | None = None) -> Session:
@@ -119,7 +107,7 @@ def short_timeout(debian_site: Path) -> Iterator[Path]:
 def test_a_restart_that_cannot_help_is_judged_on_new_lines_and_the_timeout_fix_is_kept(
         short_timeout: Path) -> None:
     start = size(PHPFPM_LOG)
-    assert slow_status("/slow.php?s=4") == 502
+    assert status_of("/slow.php?s=4", timeout=30) == 502
     wait_for(lambda: log_has(PHPFPM_LOG, "execution timed out", start), 10,
              "PHP-FPM to log the killed script")
     runbook = walk(parse_flow(RESTART_RUNBOOK, "restart-runbook.yaml"))
@@ -140,7 +128,7 @@ def test_a_restart_that_cannot_help_is_judged_on_new_lines_and_the_timeout_fix_i
     assert applied.proof == "fixed", "\n".join(lines)
     assert applied.after == f"http://127.0.0.1:{PORT}/slow.php?s=4 now answers 200: fixed"
     assert "request_terminate_timeout = 60s" in POOL.read_text()
-    wait_for(lambda: slow_status("/slow.php?s=4") == 200, 30, "the slow page to answer")
+    wait_for(lambda: status_of("/slow.php?s=4", timeout=30) == 200, 30, "the slow page to answer")
 
 
 def test_starting_nginx_is_proven_by_the_live_check(debian_site: Path) -> None:
@@ -171,16 +159,6 @@ def test_reloading_nginx_for_a_new_listen_line_is_proven_by_the_live_check(
     applied, lines = apply(session, step, offer)
 
     assert applied.proof == "fixed", "\n".join(lines)
-    wait_for(lambda: slow_status_on(PORT + 1, "/index.php") == 200, 20,
+    wait_for(lambda: status_of("/index.php", PORT + 1) == 200, 20,
              "nginx to answer on the new port")
 
-
-def slow_status_on(port: int, path: str) -> int | None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status
-    except OSError:
-        return None
-    finally:
-        conn.close()

@@ -161,3 +161,18 @@ async def test_several_fixes_are_chosen_by_number_before_the_plan(
         await drive(pilot, ["escape", "f"])
         await drive(pilot, ["escape"])  # Escape on the choice backs out, nothing runs
         assert not isinstance(app.screen, FixChoiceScreen | FixConfirmScreen)
+
+
+async def test_v_after_a_fix_shows_every_command_with_its_raw_output(
+        marker: MarkerFlow, tmp_path: Path) -> None:
+    app = marker_app(marker("touch"), tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drive(pilot, ["enter", "k", "f", "y"])
+        assert "v shows every command's raw output." in screen_text(app)
+        assert "Every command that ran" not in screen_text(app)  # behind `v` only
+        await drive(pilot, ["v"])
+        text = screen_text(app)
+        assert "Every command that ran, with its output:" in text
+        assert "[command: exit 0] $ printf" in text, text
+        await drive(pilot, ["v"])
+        assert "Every command that ran" not in screen_text(app)

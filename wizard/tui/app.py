@@ -231,7 +231,7 @@ class WizardApp(App[int]):
         self.gather_host()  # the fix changed the host: show it afresh
         self.walk.refresh_view()
         if (screen := self._fix_screen()) is not None:
-            screen.finish(message.verdict, message.fixed)
+            screen.finish(message.verdict, message.fixed, message.applied)
         if not isinstance(self.screen, FixConfirmScreen):
             self.notify(message.verdict, markup=False)
 
