@@ -162,6 +162,6 @@ def test_sudo_password_typed_in_the_tui_session_runs_the_fix(
     fixes = json.loads(saved)["transcript"]["fixes"]
     ran = [c["argv"] for f in fixes for c in f["commands"]]
     assert ["sudo", "-n", "service", "php8.2-fpm", "start"] in ran, ran
-    # After the fix the check ran again, and so did the visitor's request.
-    assert fixes[0]["after"].startswith("ok: ")
-    assert f"the address now: http://127.0.0.1:{PORT}/index.php answers 200" in fixes[0]["after"]
+    # After the fix the visitor's request was sent again: that is the proof.
+    assert fixes[0]["proof"] == "fixed"
+    assert fixes[0]["after"] == f"http://127.0.0.1:{PORT}/index.php now answers 200: fixed"
