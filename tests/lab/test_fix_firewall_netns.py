@@ -71,6 +71,16 @@ except OSError as exc:
 """
 
 
+
+def end_process(proc: subprocess.Popen[str], grace: float) -> None:
+    """SIGTERM, then SIGKILL when it has not ended within `grace` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=check)
 
@@ -640,12 +650,7 @@ def nginx_lab(make_lab: Callable[..., Lab], tmp_path: Path) -> Iterator[Lab]:
         assert nginx.poll() is None, nginx.stderr.read() if nginx.stderr else "nginx stopped"
         yield lab
     finally:
-        nginx.terminate()
-        try:
-            nginx.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            nginx.kill()
-            nginx.wait(timeout=10)
+        end_process(nginx, 10)
 
 
 @pytest.fixture
@@ -767,12 +772,7 @@ def firewalld_lab(make_lab: Callable[..., Lab], tmp_path: Path) -> Iterator[Lab]
             if daemon.stderr else "firewalld stopped"
         yield lab
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait(timeout=10)
+        end_process(daemon, 30)
         if started_dbus:
             pid = Path("/run/dbus/pid")
             if pid.exists():
