@@ -8,13 +8,13 @@ of the logs still holds the lines that found the problem; they must not decide a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.debian_site import PHP_SERVICE, PORT, SITE, service, status_of
-from tests.lab.harness import wait_for
+from tests.lab.harness import Lab, wait_for
 from tests.lab.test_fix_proof import apply, offered
 from wizard.engine.runner import Session
 from wizard.flow.library import find_flow
@@ -162,3 +162,25 @@ def test_reloading_nginx_for_a_new_listen_line_is_proven_by_the_live_check(
     wait_for(lambda: status_of("/index.php", PORT + 1) == 200, 20,
              "nginx to answer on the new port")
 
+
+
+def test_a_service_status_that_lies_does_not_skip_the_start(
+        debian_site: Path, make_lab: Callable[..., Lab]) -> None:
+    # Another php-fpm8.2 master on the host (here a lab's own pool): Debian's init script
+    # has no pid file to read for `status` and falls back to pidof, so it answers
+    # "running" while the site's PHP-FPM is stopped. The guard asks the master instead.
+    start = size(NGINX_LOG)
+    assert service(PHP_SERVICE, "stop") == 0  # (it kills every php-fpm8.2 process there is)
+    make_lab(start_nginx=False)
+    assert service(PHP_SERVICE, "status") == 0  # the lie this guard must not believe
+    assert status_of("/index.php") == 502
+    wait_for(lambda: log_has(NGINX_LOG, "php8.2-fpm.sock failed", start), 10,
+             "nginx to log the missing socket")
+    session = walk()
+    step, offer = offered(session, "service.start")
+
+    applied, lines = apply(session, step, offer)
+
+    assert "Is php8.2-fpm already running? no, so:" in lines, "\n".join(lines)
+    assert applied.proof == "fixed", "\n".join(lines)
+    assert status_of("/index.php") == 200

@@ -197,3 +197,28 @@ def test_openrc_status_codes(name: str, state: str) -> None:
 ])
 def test_sysvinit_status_codes(code: int, output: str, state: str) -> None:
     assert SysVInit().state(code, output) == state
+
+
+def test_starting_nginx_or_phpfpm_asks_their_master_not_the_service_status(
+        recorded: Callable[..., Facts]) -> None:
+    # Facts as a host with the distro's php8.2-fpm stopped and a hand-started master of
+    # another config running (typed by hand from a lab run's `phpfpm` and `nginx` facts).
+    facts = recorded({
+        "system": {"service_manager": "sysvinit"},
+        "phpfpm": {"configs": [
+            {"conf": "/tmp/n502lab-x/php-fpm.conf", "service": "php8.2-fpm"},
+            {"conf": "/etc/php/8.2/fpm/php-fpm.conf", "service": "php8.2-fpm"}]},
+        "nginx": {"binary": "/usr/sbin/nginx", "conf_path": "/etc/nginx/nginx.conf",
+                  "prefix": None}})
+    actions = load_all()
+
+    fpm = actions["service.start"].plan({"service": "php8.2-fpm"}, facts)
+    web = actions["service.start"].plan({"service": "nginx"}, facts)
+    other = actions["service.start"].plan({"service": "redis-server"}, facts)
+
+    assert fpm.guards == [[interpreter(), "-I", "-m", "wizard.fixes.master_running", "php-fpm",
+                           "/etc/php/8.2/fpm/php-fpm.conf"]]
+    assert web.guards[0] is not None and helper_module(web.guards[0]) == "master_running"
+    assert web.guards[0][-2:] == ["/usr/sbin/nginx", "/etc/nginx/nginx.conf"]
+    assert other.guards == [["service", "redis-server", "status"]]
+    assert fpm.asks == ["Is php8.2-fpm already running?"]

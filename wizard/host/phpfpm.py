@@ -423,8 +423,9 @@ def phpfpm_facts(facts: Facts) -> dict[str, Any]:
     for master in masters:  # a relative -y path is relative to the master's start folder
         if master["conf"] and master["conf"] not in confs:
             confs.append(master["conf"])
-    if not confs:
-        confs = _default_confs()
+    # The distro's configs too, running or not: a stopped php8.2-fpm beside a running
+    # master of another config is still the pool nginx's fastcgi_pass names.
+    confs += [conf for conf in _default_confs() if conf not in confs]
     exes = {m["conf"]: _exe(m["pid"]) for m in masters}
     errors: list[str] = []
     configs: list[dict[str, Any]] = []

@@ -99,7 +99,7 @@ class FixConfirmScreen(ModalScreen[None]):
             return self.blocked is None and not self.started
         if action == "cancel":
             return not self.started
-        if action == "raw":
+        if action == "raw":  # hidden until a fix has run
             return self.done and bool(self.records)
         return True
 
