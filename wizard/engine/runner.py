@@ -243,7 +243,7 @@ class Session:
         if step.kind != "check" or self._nodes[step.node].check == "request.url":
             return answer or Proof(UNPROVEN, "applied, not yet proven: give the address "
                                    "with --url, or reload the page to see")
-        after = self.rerun(step.node)
+        after, _ = self._run_check_node(self._nodes[step.node])  # prove() invalidated
         checked = judge_check(after.status, after.summary, self._reads_logs(step.node))
         if answer is None or answer.verdict == UNPROVEN:
             return checked if answer is None or checked.verdict != FIXED else answer
