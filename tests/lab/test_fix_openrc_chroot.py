@@ -266,3 +266,25 @@ def test_enable_adds_it_to_the_default_runlevel(openrc: OpenRCRoot) -> None:
     for undo in openrc.plan("enable")["undo"]:
         assert openrc.run(undo).returncode == 0
     assert not link.is_symlink()
+
+
+def test_restart_restarts_a_live_daemon_and_revives_a_dead_one(openrc: OpenRCRoot) -> None:
+    first = openrc.start()
+    applied, lines = openrc.apply("restart")
+    assert applied.succeeded, "\n".join(lines)
+    assert [argv[-1] for argv in commands_run(applied)] == ["restart"], "\n".join(lines)
+    wait_until(lambda: openrc.pid() != first and alive(openrc.pid()), "a restarted daemon")
+
+    dead = openrc.pid()
+    for pid in [dead, *openrc.daemon_pids()]:
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not openrc.daemon_pids() and not Path(f"/proc/{dead}").exists(),
+               f"the killed daemon {dead} is gone")
+    # Debian's `rc-service restart` fails here: its stop finds no process
+    assert openrc.run(["rc-service", openrc.service, "restart"]).returncode != 0
+    applied, lines = openrc.apply("restart")
+    assert applied.succeeded, "\n".join(lines)
+    assert [argv[-1] for argv in commands_run(applied)] == ["zap", "start"], "\n".join(lines)
+    assert f"Is {openrc.service} down, so there is nothing to restart? yes, so this is " \
+           "skipped: " in "\n".join(lines)
+    assert alive(openrc.pid()) and openrc.pid() != dead

@@ -55,7 +55,9 @@ def facts_with(manager: str, recorded: Callable[..., Facts]) -> Facts:
      [["update-rc.d", "nginx", "disable"]]),
     ("openrc", "start", [["rc-service", "nginx", "zap"], ["rc-service", "nginx", "start"]],
      [["rc-service", "nginx", "stop"]]),
-    ("openrc", "restart", [["rc-service", "nginx", "restart"]], []),
+    # a live daemon is restarted; a dead one still marked started is zapped and started
+    ("openrc", "restart", [["rc-service", "nginx", "restart"], ["rc-service", "nginx", "zap"],
+                           ["rc-service", "nginx", "start"]], []),
     ("openrc", "enable", [["rc-update", "add", "nginx", "default"],
                           ["rc-service", "nginx", "zap"], ["rc-service", "nginx", "start"]],
      [["rc-update", "del", "nginx", "default"]]),

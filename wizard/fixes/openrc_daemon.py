@@ -9,13 +9,15 @@ on every OpenRC, is the pid file it started the daemon with, in
 also write /run/openrc/daemons/NAME/NNN with a `pidfile=` line (both measured with
 Debian's openrc 0.45 in tests/lab/test_fix_openrc_chroot.py; tests/data/openrc).
 
-    python -I -m wizard.fixes.openrc_daemon running NAME [--root DIR]
+    python -I -m wizard.fixes.openrc_daemon running|down NAME [--root DIR]
 
-exits 0 when `rc-service NAME status` exits 0 and every pid file OpenRC recorded for
+`running` exits 0 when `rc-service NAME status` exits 0 and every pid file OpenRC recorded for
 NAME names a live process (none recorded: OpenRC's word is all there is), 1 when not,
-2 when rc-service could not be asked. It only reads. `--root DIR` asks about the OpenRC
-system installed under DIR: its files are read there and rc-service runs through
-`chroot DIR` (the lab test points it at a debootstrapped root).
+2 when rc-service could not be asked; `down` asks the opposite (0 when it does not run,
+the guard that skips a restart of a dead daemon, which fails on Debian). It only reads.
+`--root DIR` asks about the OpenRC system installed under DIR: its files are read there
+and rc-service runs through `chroot DIR` (the lab test points it at a debootstrapped
+root).
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ YES, NO, CANNOT_TELL, USAGE = 0, 1, 2, 64
 def running_guard(service: str) -> list[str]:
     """The guard argv: exits 0 exactly when `service`'s daemon really runs."""
     return helper("openrc_daemon", "running", service)
+
+
+def down_guard(service: str) -> list[str]:
+    """The guard argv: exits 0 exactly when `service`'s daemon does not run."""
+    return helper("openrc_daemon", "down", service)
 
 
 def read_live(argv: list[str]) -> CommandResult:
@@ -118,11 +125,14 @@ def _main(argv: list[str]) -> int:
     root = "/"
     if len(argv) == 4 and argv[2] == "--root" and os.path.isabs(argv[3]):
         argv, root = argv[:2], argv[3]
-    if len(argv) != 2 or argv[0] != "running" or not valid_service_name(argv[1]):
-        print("usage: running SERVICE [--root DIR]", file=sys.stderr)
+    if len(argv) != 2 or argv[0] not in ("running", "down") \
+            or not valid_service_name(argv[1]):
+        print("usage: running|down SERVICE [--root DIR]", file=sys.stderr)
         return USAGE
     code, why = answer(argv[1], root)
     print(why)
+    if argv[0] == "down" and code in (YES, NO):
+        return NO if code == YES else YES
     return code
 
 

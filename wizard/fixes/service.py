@@ -69,6 +69,11 @@ def plan_verb(verb: str, service: str, manager: ServiceManager,
         notes.append(f"It is also started now unless it already runs; undo only stops it "
                      f"starting at boot (stop it with `{stop}`).")
     else:
+        if verb == "restart":
+            steps = manager.restart_steps(service)
+            commands = [command for command, _, _ in steps]
+            guards = [guard for _, guard, _ in steps]
+            asks = [ask or None for _, _, ask in steps]
         notes.append(f"A {verb} cannot be undone; it does not change what runs at boot.")
     return FixPlan(
         id="", title=f"{_TITLES[verb]} {service}", commands=commands, needs_root=True,

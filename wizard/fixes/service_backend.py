@@ -45,6 +45,11 @@ class ServiceManager(ABC):
         says it does not run (a step may be unsafe on a running service)."""
         return self.verb("start", service)
 
+    def restart_steps(self, service: str) -> list[tuple[list[str], list[str] | None, str]]:
+        """(command, guard, what the guard asks) that restart the service, whatever state
+        it is in; a guard that exits 0 skips its command."""
+        return [(command, None, "") for command in self.verb("restart", service)]
+
     def enabled_argv(self, service: str) -> list[str] | None:
         """A command that exits 0 when the service already starts at boot (None: no
         reliable test, so `enable` always runs; it is idempotent anyway)."""

@@ -8,7 +8,7 @@ killed daemon still reads "started", so a start is guarded by the daemon's real 
 
 from __future__ import annotations
 
-from wizard.fixes.openrc_daemon import running_guard
+from wizard.fixes.openrc_daemon import down_guard, running_guard
 from wizard.fixes.service_backend import CRASHED, RUNNING, STOPPED, UNKNOWN, ServiceManager
 
 RUNLEVEL = "default"
@@ -38,6 +38,14 @@ class OpenRC(ServiceManager):
         # not running: a zap of a live daemon would make that start fail ("already
         # running") and leave it unmarked. (Measured: tests/lab/test_fix_openrc_chroot.)
         return [["rc-service", service, "zap"], ["rc-service", service, "start"]]
+
+    def restart_steps(self, service: str) -> list[tuple[list[str], list[str] | None, str]]:
+        # `restart` of a dead daemon still marked started fails (its stop finds nothing):
+        # a live one is restarted; a dead one is brought back like a start.
+        running, now = running_guard(service), f"Is {service} running now?"
+        return [(["rc-service", service, "restart"], down_guard(service),
+                 f"Is {service} down, so there is nothing to restart?"),
+                *[(step, running, now) for step in self.start_steps(service)]]
 
     def enabled_argv(self, service: str) -> list[str] | None:
         # rc-update keeps a runlevel as a folder of links: the link is the setting itself
