@@ -73,12 +73,18 @@ nodes:
 """
 
 
-def test_starting_phpfpm_is_proven_by_the_logged_request(debian_site: Path) -> None:
+def stop_phpfpm(then: Callable[[], object] = lambda: None) -> None:
+    """Stop the site's PHP-FPM (`then` runs right after) until nginx logs its 502."""
     start = size(NGINX_LOG)
-    assert service(PHP_SERVICE, "stop") == 0
+    assert service(PHP_SERVICE, "stop") == 0  # (it kills every php-fpm8.2 process there is)
+    then()
     assert status_of("/index.php") == 502
     wait_for(lambda: log_has(NGINX_LOG, "php8.2-fpm.sock failed", start), 10,
              "nginx to log the missing socket")
+
+
+def test_starting_phpfpm_is_proven_by_the_logged_request(debian_site: Path) -> None:
+    stop_phpfpm()
     session = walk()
     step, offer = offered(session, "service.start")
 
@@ -169,13 +175,8 @@ def test_a_service_status_that_lies_does_not_skip_the_start(
     # Another php-fpm8.2 master on the host (here a lab's own pool): Debian's init script
     # has no pid file to read for `status` and falls back to pidof, so it answers
     # "running" while the site's PHP-FPM is stopped. The guard asks the master instead.
-    start = size(NGINX_LOG)
-    assert service(PHP_SERVICE, "stop") == 0  # (it kills every php-fpm8.2 process there is)
-    make_lab(start_nginx=False)
+    stop_phpfpm(then=lambda: make_lab(start_nginx=False))
     assert service(PHP_SERVICE, "status") == 0  # the lie this guard must not believe
-    assert status_of("/index.php") == 502
-    wait_for(lambda: log_has(NGINX_LOG, "php8.2-fpm.sock failed", start), 10,
-             "nginx to log the missing socket")
     session = walk()
     step, offer = offered(session, "service.start")
 
