@@ -409,3 +409,20 @@ def test_an_automatic_undo_never_closes_the_ssh_port_in_use(
                for line in lines)
     assert marker.exists()  # the rest of the undo did run
     assert "some undo commands failed" in applied.after
+
+
+def test_no_backup_means_nothing_is_written(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv(BACKUP_DIR_ENV, str(blocker / "backups"))  # cannot be created
+    path = config(tmp_path)
+    plan = edit_plan(path, "new\n", commands=[["touch", str(tmp_path / "reloaded")]])
+
+    applied = apply_fix(plan, facts())
+
+    assert not applied.succeeded
+    assert applied.after == f"not applied: could not save a backup of {path} in {blocker}/backups"
+    assert path.read_text() == OLD
+    assert [r["role"] for r in applied.commands if r["role"] in ("edit", "restore")] == []
+    assert not (tmp_path / "reloaded").exists()

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.checks.request import GATEWAY_ERRORS
 from wizard.outcome import Status
 
 FIXED, FAILING, UNPROVEN = "fixed", "failing", "unproven"
-GATEWAY_ERRORS = (502, 503, 504)
 
 
 @dataclass

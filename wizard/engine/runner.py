@@ -239,7 +239,8 @@ class Session:
             time.sleep(SETTLE_POLL)  # polling the host with a deadline, not a fixed wait
 
     def _prove_once(self, step: Step, failing: FailingRequest | None) -> Proof:
-        answer = describe_answer(request_now(self.facts, failing)) if failing else None
+        record = request_now(self.facts, failing) if failing else None
+        answer = describe_answer(record) if record else None
         if step.kind != "check" or self._nodes[step.node].check == "request.url":
             return answer or Proof(UNPROVEN, "applied, not yet proven: give the address "
                                    "with --url, or reload the page to see")

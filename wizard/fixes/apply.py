@@ -158,7 +158,8 @@ def _apply(plan: dict[str, Any], rec: CommandRecorder, confirmed: float) -> Appl
         # e.g. the runtime rule went in but the permanent one failed: take it back out,
         # so a failed fix leaves the host as it was.
         rec.on_output("A command failed after others had run; running the undo commands.")
-        undone = all([_undo_unless_it_cuts_ssh(rec, argv) for argv in plan["undo"]])
+        ports = protected_ports()  # read once: it may ask sshd for its ports
+        undone = all([_undo_unless_it_cuts_ssh(rec, argv, ports) for argv in plan["undo"]])
         applied.after = "rolled back: a command failed; the undo commands ran" + (
             "" if undone else " (some undo commands failed: see the output)")
     return applied
@@ -191,10 +192,10 @@ def rollback_summary(applied: AppliedFix, restored: bool) -> str:
     return disk + ", and the running server was reloaded with it"
 
 
-def _undo_unless_it_cuts_ssh(rec: CommandRecorder, argv: list[str]) -> bool:
-    """Run one undo command, unless it would close the port of the SSH session in use
-    (removing the accept that lets it in): then say so, and leave it to the person."""
-    for port in protected_ports():
+def _undo_unless_it_cuts_ssh(rec: CommandRecorder, argv: list[str], ports: list[int]) -> bool:
+    """Run one undo command, unless it would close one of `ports` (the SSH session's) by
+    removing the accept that lets it in: then say so, and leave it to the person."""
+    for port in ports:
         why = cuts(argv, port)
         if why:
             rec.on_output(f"Not run by itself: `{shlex.join(argv)}` {why} on port {port}, "

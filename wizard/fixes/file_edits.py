@@ -102,8 +102,7 @@ def write_edits(rec: CommandRecorder, edits: list[dict[str, Any]], when: float,
     folder = backup_dir(as_root)
     for edit in edits:
         item = _back_up(rec, edit, folder, when)
-        if item is None:
-            restore(rec, backups)
+        if item is None:  # nothing is written yet: there is nothing to put back
             return f"could not save a backup of {edit['path']} in {folder}"
         backups.append(item)
     workdir = tempfile.mkdtemp(prefix="n502-fix-")  # 0700, ours; root may read it

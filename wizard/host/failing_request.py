@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.host.errorlog import file_size, log_files
 from wizard.host.facts import Facts
-from wizard.host.request import LOG_SETTLE_SECONDS, fresh_log_events, request_url
+from wizard.host.request import request_with_log_events
 
 PROBE_TIMEOUT = 15.0
 SAFE_METHODS = ("GET", "HEAD")
@@ -88,12 +87,13 @@ def from_log(fields: dict[str, Any], nginx: dict[str, Any]) -> FailingRequest | 
 
 
 def request_now(facts: Facts, failing: FailingRequest,
-                timeout: float = PROBE_TIMEOUT) -> dict[str, Any]:
-    """Send the request once; the answer plus the log records it caused."""
-    offsets = {target: file_size(target[0]) for target in log_files(facts)}
-    record = request_url(failing.url, connect=failing.connect,
-                         host_header=failing.host_header, timeout=timeout)
-    failed = record["error"] is not None or (record["status"] or 0) >= 500
-    record["log_events"] = fresh_log_events(offsets, LOG_SETTLE_SECONDS if failed else 0.0)
+                timeout: float = PROBE_TIMEOUT) -> dict[str, Any] | None:
+    """Send the request once; the answer plus the log records it caused. None when the
+    address cannot be requested at all (a --url that is not an http(s) address)."""
+    try:
+        record = request_with_log_events(facts, failing.url, connect=failing.connect,
+                                         host_header=failing.host_header, timeout=timeout)
+    except ValueError:
+        return None
     record["origin"] = failing.origin
     return record

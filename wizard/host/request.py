@@ -137,11 +137,19 @@ def url_request_facts(facts: Facts) -> dict[str, Any]:
     """Request --url once and keep the error-log records that this very request caused."""
     if not facts.options.url:
         raise FactUnavailable("no --url was given, so no request was made")
-    offsets = {target: file_size(target[0]) for target in log_files(facts)}
     try:
-        record = request_url(facts.options.url)
+        return request_with_log_events(facts, facts.options.url)
     except ValueError as exc:
         raise FactUnavailable(f"not a usable address: {exc}") from None
+
+
+def request_with_log_events(facts: Facts, url: str, *, connect: str | None = None,
+                            host_header: str | None = None,
+                            timeout: float = TIMEOUT) -> dict[str, Any]:
+    """Request `url` once (see request_url) and keep the error-log records that this very
+    request caused. ValueError when `url` is not an address that can be requested."""
+    offsets = {target: file_size(target[0]) for target in log_files(facts)}
+    record = request_url(url, connect=connect, host_header=host_header, timeout=timeout)
     failed = record["error"] is not None or (record["status"] or 0) >= 500
     record["log_events"] = fresh_log_events(offsets, LOG_SETTLE_SECONDS if failed else 0.0)
     record["logs_watched"] = [path for path, _kind in offsets]
