@@ -18,15 +18,7 @@ import os
 import sys
 
 from wizard.fixes.helper_argv import helper
-from wizard.fixes.server_reload import (
-    ReloadError,
-    fpm_master,
-    fpm_pid_file,
-    is_nginx_master_of,
-    nginx_pid_file,
-    process,
-    read_pid,
-)
+from wizard.fixes.server_reload import ReloadError, fpm_master, fpm_pid_file, nginx_master_of
 from wizard.host.phpfpm import parse_fpm_config
 
 MODULE = "master_running"
@@ -53,10 +45,9 @@ def phpfpm_runs(conf: str) -> bool:
 
 def nginx_runs(binary: str, conf: str, prefix: str | None) -> bool:
     try:
-        master = process(read_pid(nginx_pid_file(binary, conf, prefix)))
+        return nginx_master_of(binary, os.path.normpath(conf), prefix).is_running()
     except ReloadError:
         return False
-    return master is not None and is_nginx_master_of(master, os.path.normpath(conf))
 
 
 def _main(argv: list[str]) -> int:

@@ -217,7 +217,13 @@ def nginx_workers_missing(now: dict[int, str], before: dict[int, str]) -> str | 
 def nginx_master(argv: list[str]) -> psutil.Process:
     """The master `argv` will signal, checked to be an nginx master running its config."""
     conf, prefix = reload_argv_parts(argv)
-    pid_file = nginx_pid_file(argv[0], conf, prefix)
+    return nginx_master_of(argv[0], conf, prefix)
+
+
+def nginx_master_of(binary: str, conf: str, prefix: str | None) -> psutil.Process:
+    """The live nginx master running `conf`, as named by the pid file that config sets;
+    ReloadError when there is none (no pid file, or a stale one)."""
+    pid_file = nginx_pid_file(binary, conf, prefix)
     pid = read_pid(pid_file)
     master = process(pid)
     if master is None or not is_nginx_master_of(master, conf):
