@@ -142,6 +142,9 @@ class OpenRCRoot:
     def start(self) -> int:
         started = self.run(["rc-service", self.service, "start"])
         assert started.returncode == 0, started.stdout + started.stderr
+        # rc-service returns once the pid file is written; the daemon's /proc entry may
+        # not show the service's environment until it has exec'd.
+        wait_until(lambda: bool(self.daemon_pids()), "the daemon to show in /proc")
         return self.pid()
 
 
