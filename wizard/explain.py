@@ -4,22 +4,39 @@ The input is read as bytes, one physical line at a time, so a huge log streams t
 in bounded memory; only the entries the report shows are kept (every recognised record,
 and unrecognised ones up to a limit). Invalid UTF-8 is decoded with replacement
 characters, and stretches that look binary become one plain note instead of garbage.
+
+What people give it is often pasted, not a log file: each physical line loses the
+wrappers of the tool it came from (journald, syslog, Docker, Kubernetes; log_wrappers),
+a record whose date was lost is still classified, and a record that a terminal or a mail
+client broke over several lines is put back together, where the break is visible.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from wizard.causes import cause
-from wizard.signatures import classify, group_records
+from wizard.log_wrappers import Unwrapped, unwrap
+from wizard.signatures import (
+    MAX_RECORD_CHARS,
+    MAX_RECORD_LINES,
+    Record,
+    classify,
+    is_record_start,
+    may_continue,
+)
 
 MAX_LINE_BYTES = 64 * 1024  # longer physical lines are cut: no log line is that long
 MAX_UNRECOGNISED = 2000  # unrecognised records listed; later ones are only counted
 MAX_RECOGNISED = 20000
+MAX_WRAPPED_LINES = 12  # a record broken by a terminal or mail client; more is not one
+WIDE_LINE = 70  # a piece this long that ends mid-word was cut by width, not at a space
 WIDTH = 80
 
 
@@ -29,7 +46,7 @@ def _is_binary(raw: bytes) -> bool:
         return True
     if not raw:
         return False
-    controls = sum(1 for b in raw if b < 32 and b not in (9, 10, 13))
+    controls = sum(1 for b in raw if b < 32 and b not in (9, 10, 13, 27))
     return controls * 10 > len(raw)
 
 
@@ -51,25 +68,187 @@ def physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
         yield number, raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
 
 
+# --- pasted lines back into records ---------------------------------------------------
+
+# nginx's context after a message (ngx_http_log_error_handler): " while <action>" and
+# ", client: ..., server: ..., request: "...", upstream: "...", host: "...".
+_KEYS = r"(?:client|server|request|subrequest|upstream|host|referrer)"
+_CONTEXT_START = re.compile(rf"(?:, )?(?:while [a-z]+ing\b|{_KEYS}: )")
+_CONTEXT_IN = re.compile(rf" while [a-z]+ing\b|, {_KEYS}: ")
+_FRAGMENT = re.compile(rf"[^\s,]+, {_KEYS}: ")  # the rest of a value cut mid-word
+_WORDISH = re.compile(r"[\w./:-]")
+
+
+@dataclass
+class PastedRecord:
+    """One record: its physical lines as given, and the program's text inside them."""
+
+    line: int
+    first: Unwrapped
+    raw: list[str] = field(default_factory=list)
+    pieces: list[str] = field(default_factory=list)  # the inner text of each line
+    # What joins piece i to the one before: as read, and the other reading where the
+    # break could have been mid-word or at a space (tried when the first says nothing).
+    joins: list[tuple[str, str]] = field(default_factory=list)
+    partial: bool = False  # the last line was a runtime's partial line
+    binary: bool = False
+    _alone: Record | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.raw)
+
+    def message(self, reading: int = 0) -> str:
+        out = self.pieces[0] if self.pieces else ""
+        for join, piece in zip(self.joins, self.pieces[1:], strict=True):
+            out += join[reading] + piece
+        return out.strip()
+
+    def multiline(self) -> bool:
+        """Continued by the program's own line breaks (a relayed PHP message, a trace)."""
+        return may_continue(self.pieces[:1])
+
+    def alone(self) -> Record:
+        """The first line classified on its own (kept: most records have one line)."""
+        if self._alone is None:
+            self._alone = classify(self.pieces[0].strip(), lenient=True)
+        return self._alone
+
+    def nginx_like(self) -> bool:
+        rec = self.alone()
+        return rec.log == "nginx" or (rec.signature is not None and rec.signature.log == "nginx")
+
+    def add(self, raw: str, inner: str, join: tuple[str, str]) -> None:
+        self.raw.append(raw)
+        self.pieces.append(inner)
+        self.joins.append(join)
+
+    def classify(self) -> Record:
+        """The record classified; an unsure break is read the other way when that is
+        what makes the message recognisable."""
+        if len(self.pieces) == 1:
+            return self.alone()
+        rec = classify(self.message(0), lenient=True)
+        if rec.signature is None and any(a != b for a, b in self.joins):
+            other = classify(self.message(1), lenient=True)
+            rec = other if other.signature is not None else rec
+        return rec
+
+
+def _glue(before: str, after: str) -> tuple[str, str]:
+    """How two pieces of one broken line join: a space where one side shows it; none
+    inside a word cut by a terminal's width; either, in that order, where unsure."""
+    if not before or not after or before[-1].isspace() or after[0].isspace():
+        return " ", " "
+    if not (_WORDISH.match(before[-1]) and _WORDISH.match(after[0])):
+        return ("", "") if after[0] in "\"),;" else (" ", " ")
+    return ("", " ") if len(before) >= WIDE_LINE else (" ", "")
+
+
+def _closed(message: str) -> bool:
+    """nginx's context has ended: after ', client: ...' the last quoted value closed."""
+    text = message.rstrip()
+    return (", client: " in text and text.endswith('"') and text.count('"') % 2 == 0) \
+        or re.search(r"bytes from/to upstream:\d+/\d+$", text) is not None
+
+
+def _wrapped_join(rec: PastedRecord, inner: str) -> tuple[str, str] | None:
+    """How `inner` continues a record that a terminal or mail client broke, or None when
+    nothing shows that it does: it must go on nginx's context, a quoted value or a word
+    that the record left open."""
+    if len(rec.pieces) >= MAX_WRAPPED_LINES or not rec.nginx_like():
+        return None
+    message, head = rec.message(), inner.strip()
+    if _closed(message):
+        return None
+    last = rec.pieces[-1]
+    if _CONTEXT_START.match(head):
+        return ("", "") if head.startswith(",") else (" ", " ")
+    if _FRAGMENT.match(head) or (message.count('"') % 2 == 1 and '"' in head):
+        return _glue(last, inner)
+    no_context = _CONTEXT_IN.search(message) is None and ", client: " not in message
+    if no_context and _CONTEXT_IN.search(head) and rec.alone().signature is None \
+            and classify(head, lenient=True).signature is None:
+        return _glue(last, inner)  # the message itself was cut before its context
+    return None
+
+
+def _join(rec: PastedRecord, found: Unwrapped) -> tuple[str, str] | None:
+    """How the line `found` continues `rec`, or None when it starts a record of its own."""
+    inner = found.inner
+    if rec.first.source and found.source and rec.first.source != found.source:
+        return None  # another container's or program's line
+    if len(rec.raw) >= MAX_RECORD_LINES or sum(map(len, rec.pieces)) >= MAX_RECORD_CHARS:
+        return None
+    if is_record_start(inner.lstrip(), lenient=True):
+        return None
+    if rec.multiline():
+        return ("\n", "\n") if may_continue(rec.pieces) else None
+    if not inner.strip():
+        return None
+    return _wrapped_join(rec, inner)
+
+
+def pasted_records(lines: Iterable[tuple[int, str]]) -> Iterator[PastedRecord]:
+    """(line number, text) of physical lines -> records, wrappers peeled off each line.
+
+    A runtime's partial line (CRI "P", Docker's 16 KiB pieces) is joined to the next one;
+    the lines of a record that the programs wrote over several lines stay together (see
+    signatures.group_records); so do the pieces of a line that was broken on its way to
+    the reader. Anything else stands alone."""
+    rec: PastedRecord | None = None
+    for number, raw in lines:
+        if raw == "\x00":
+            if rec is not None:
+                yield rec
+            rec = None
+            yield PastedRecord(number, Unwrapped(""), ["\x00"], binary=True)
+            continue
+        found = unwrap(raw)
+        if found.noise:
+            continue
+        if rec is not None and rec.partial and found.wrappers == rec.first.wrappers:
+            rec.raw.append(raw)
+            rec.pieces[-1] += found.inner
+            rec.partial, rec._alone = found.partial, None  # the first line may have grown
+            continue
+        if rec is not None and (join := _join(rec, found)) is not None:
+            rec.add(raw, found.inner, join)
+            rec.partial = found.partial
+            continue
+        if rec is not None:
+            yield rec
+        rec = PastedRecord(number, found, [raw], [found.inner], partial=found.partial)
+    if rec is not None:
+        yield rec
+
+
+# --- entries --------------------------------------------------------------------------
+
 def _binary_note(first: int, count: int) -> dict[str, Any]:
     return {"line": first, "text": f"<{count} line(s) of binary data, not shown>",
             "signature": None, "causes": [],
             "explanation": "This part of the input looks like binary data, not log text."}
 
 
-def _entry(line: int, text: str) -> dict[str, Any]:
-    rec = classify(text)
+def _entry(pasted: PastedRecord) -> dict[str, Any]:
+    rec = pasted.classify()
     sig = rec.signature
     entry: dict[str, Any] = {
-        "line": line, "text": text, "signature": sig.name if sig else None,
+        "line": pasted.line, "text": pasted.text, "signature": sig.name if sig else None,
         "causes": list(rec.causes), "explanation": sig.explanation if sig else None,
     }
-    if rec.time is not None:
-        entry["time"] = rec.time_iso()
+    when = rec.time or pasted.first.time  # the program's own time, else the collector's
+    if when is not None:
+        entry["time"] = when.astimezone().isoformat()
     if rec.level:
         entry["level"] = rec.level
     if rec.fields:
         entry["fields"] = rec.fields
+    if pasted.first.wrappers:
+        entry["wrappers"] = list(pasted.first.wrappers)
+    if pasted.first.source:
+        entry["source"] = pasted.first.source
     return entry
 
 
@@ -78,16 +257,16 @@ def explain_stream(stream: IO[bytes]) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     unrecognised = skipped = 0
     run_start, run_len = 0, 0  # a stretch of binary lines becomes one note
-    for line, text in group_records(physical_lines(stream)):
-        if text == "\x00":
-            run_start, run_len = (run_start or line), run_len + 1
+    for pasted in pasted_records(physical_lines(stream)):
+        if pasted.binary:
+            run_start, run_len = (run_start or pasted.line), run_len + 1
             continue
         if run_len:
             entries.append(_binary_note(run_start, run_len))
             run_start, run_len = 0, 0
-        if not text.strip():
+        if not pasted.message():
             continue
-        entry = _entry(line, text)
+        entry = _entry(pasted)
         if entry["signature"] is None:
             unrecognised += 1
             if unrecognised > MAX_UNRECOGNISED:

@@ -98,7 +98,7 @@ SIGNATURES: tuple[Signature, ...] = (
          'ngx_event_connect.c: "connect() to %V failed" with ENOENT'),
     _sig("socket_permission_denied", "nginx",
          _UNIX_CONNECT + r" \(\d+: Permission denied\)",
-         ("socket_permission",),
+         ("socket_permission", "mac_denied"),
          "The unix socket exists but nginx's worker user may not open it: its owner, group "
          "or mode (listen.owner / listen.group / listen.mode in the pool) keep nginx out.",
          'ngx_event_connect.c: "connect() to %V failed" with EACCES'),
@@ -143,7 +143,7 @@ SIGNATURES: tuple[Signature, ...] = (
          'ngx_event_connect.c: "connect() to %V failed" with EHOSTUNREACH / ENETUNREACH'),
     _sig("upstream_connect_forbidden", "nginx",
          _TCP_CONNECT + r" \(\d+: Permission denied\)",
-         ("firewall_blocking",),
+         ("mac_denied", "firewall_blocking"),
          "The system forbade nginx to connect to a network upstream: usually SELinux "
          "(httpd_can_network_connect off) or a local security policy.",
          'ngx_event_connect.c: "connect() to %V failed" with EACCES'),
@@ -557,6 +557,39 @@ def parse_header(text: str) -> Record | None:
     return None
 
 
+# Lines that lost their date on the way: pasted as "[error] 191#0: *82 ...", "error] ..."
+# (the bracket cut off) or "*82 ..."; PHP-FPM's children write "WARNING: ..." and its
+# syslog output "[WARNING] ..." (zlog.c), and journald or a container adds its own time.
+HEADERLESS_NGINX = re.compile(
+    r"^\[?(?P<level>debug|info|notice|warn|error|crit|alert|emerg)\] "
+    r"(?P<pid>\d+)#(?P<tid>\d+): (?:\*(?P<conn>\d+) )?(?P<message>.*)$", re.S | re.I)
+CONNECTION_ONLY = re.compile(r"^\*(?P<conn>\d+) (?P<message>.*)$", re.S)
+HEADERLESS_PHPFPM = re.compile(
+    r"^(?:\[(?P<level>DEBUG|NOTICE|WARNING|ERROR|ALERT)\]|"
+    r"(?P<child_level>DEBUG|NOTICE|WARNING|ERROR|ALERT):) "
+    r"(?:(?:pid (?P<pid>\d+), )?\w+\(\), line \d+: )?(?P<message>.*)$", re.S)
+
+
+def parse_headerless(text: str) -> Record | None:
+    """The record's level and pid when it starts like a record whose date was lost."""
+    if m := HEADERLESS_NGINX.match(text):
+        rec = Record(text, "nginx", None, m["level"].lower(), m["message"])
+        rec.fields["pid"] = int(m["pid"])
+        if m["conn"]:
+            rec.fields["connection"] = int(m["conn"])
+        return rec
+    if m := CONNECTION_ONLY.match(text):
+        rec = Record(text, "nginx", None, None, m["message"])
+        rec.fields["connection"] = int(m["conn"])
+        return rec
+    if m := HEADERLESS_PHPFPM.match(text):
+        rec = Record(text, "php-fpm", None, m["level"] or m["child_level"], m["message"])
+        if m["pid"]:
+            rec.fields["pid"] = int(m["pid"])
+        return rec
+    return None
+
+
 def _plain(regex: str) -> str:
     """The regex without its group names, so that several can be joined in one."""
     return re.sub(r"\(\?P<\w+>", "(?:", regex)
@@ -567,12 +600,20 @@ _ANY_HEADER = re.compile("|".join(
     for p in (NGINX_HEADER, PHPFPM_HEADER, PHP_HEADER, NGINX_STDERR_HEADER)))
 
 
-def is_record_start(text: str) -> bool:
-    return _ANY_HEADER.match(text) is not None
+_ANY_HEADERLESS = re.compile("|".join(
+    f"(?:{_plain(p.pattern.split('(?P<message>')[0])})"
+    for p in (HEADERLESS_NGINX, CONNECTION_ONLY, HEADERLESS_PHPFPM)), re.I)
+
+
+def is_record_start(text: str, lenient: bool = False) -> bool:
+    """Whether the text starts a record; `lenient` also counts a start without its date."""
+    if _ANY_HEADER.match(text) is not None:
+        return True
+    return lenient and _ANY_HEADERLESS.match(text) is not None
 
 
 @functools.cache
-def _prefilter(log: str | None) -> re.Pattern[str]:
+def _prefilter(log: str | None, ignore_case: bool = False) -> re.Pattern[str]:
     """All patterns that may apply to a record of `log` in one regex: most records match
     none, and one match call is far cheaper than sixty."""
     parts = []
@@ -581,7 +622,12 @@ def _prefilter(log: str | None) -> re.Pattern[str]:
             continue
         body = _plain(sig.pattern.pattern)
         parts.append(f"(?:{body})" if sig.anchored and log is not None else f"(?:.*?(?:{body}))")
-    return re.compile("|".join(parts), re.S)
+    return re.compile("|".join(parts), re.S | (re.I if ignore_case else 0))
+
+
+@functools.cache
+def _case_blind(sig: Signature) -> re.Pattern[str]:
+    return re.compile(sig.pattern.pattern, re.S | re.I)
 
 
 def _context_fields(message: str) -> tuple[str, dict[str, Any]]:
@@ -598,9 +644,9 @@ def _context_fields(message: str) -> tuple[str, dict[str, Any]]:
     return body, fields
 
 
-def _extract_fields(rec: Record) -> None:
+def _extract_fields(rec: Record, as_nginx: bool) -> None:
     message = rec.message
-    if rec.log == "nginx":
+    if as_nginx:
         _body, ctx = _context_fields(message)
         rec.fields.update(ctx)
         if (m := _ERRNO.search(_body)) is not None and not _body.startswith("FastCGI sent"):
@@ -624,6 +670,12 @@ def _for_upstream(causes: tuple[str, ...], upstream: str | None) -> list[str]:
     ranked = list(causes)
     if not upstream or "://" not in upstream or upstream.startswith("fastcgi://"):
         return ranked
+    if "upstream_closed" in ranked:
+        # An app server (gunicorn, uwsgi, node) closes or resets connections on purpose
+        # too (a worker timeout, a request it rejects) and stays alive; a crash needs
+        # its own proof (the process gone, a signal in its log).
+        ranked.remove("upstream_closed")
+        ranked.insert(0, "upstream_closed")
     out: list[str] = []
     for cause_id in ranked:
         if cause_id == "php_fpm_down":
@@ -635,17 +687,33 @@ def _for_upstream(causes: tuple[str, ...], upstream: str | None) -> list[str]:
     return out
 
 
-def classify(text: str) -> Record:
-    """Parse a whole record (one or more lines) and find its signature."""
-    rec = parse_header(text) or Record(text, None, None, None, text)
-    _extract_fields(rec)
-    if _prefilter(rec.log).match(rec.message) is None:
-        return rec
+def classify(text: str, lenient: bool = False) -> Record:
+    """Parse a whole record (one or more lines) and find its signature.
+
+    `lenient` is for text a person pasted rather than a log file: the record may have
+    lost its date ("[error] 1#1: ...", "*5 ...", a bare message, whose nginx context is
+    then read all the same) and its words may be capitalised differently."""
+    rec = parse_header(text) or (parse_headerless(text) if lenient else None) \
+        or Record(text, None, None, None, text)
+    _extract_fields(rec, as_nginx=rec.log == "nginx" or (lenient and rec.log is None))
+    if not _match(rec, ignore_case=False) and lenient:
+        _match(rec, ignore_case=True)
+    if rec.signature and rec.signature.name == "nginx_config_emerg" and rec.level != "emerg":
+        rec.signature, rec.causes = None, []  # "in file:line" only means config at emerg
+    _refine(rec)
+    return rec
+
+
+def _match(rec: Record, ignore_case: bool) -> bool:
+    """Find the record's signature (the first of the catalogue that matches)."""
+    if _prefilter(rec.log, ignore_case).match(rec.message) is None:
+        return False
     for sig in SIGNATURES:
         if rec.log is not None and sig.log not in (rec.log, "php"):
             continue
+        pattern = _case_blind(sig) if ignore_case else sig.pattern
         anchored = sig.anchored and rec.log is not None
-        m = sig.pattern.match(rec.message) if anchored else sig.pattern.search(rec.message)
+        m = pattern.match(rec.message) if anchored else pattern.search(rec.message)
         if m is None:
             continue
         rec.signature = sig
@@ -653,11 +721,8 @@ def classify(text: str) -> Record:
             if value is not None and key not in rec.fields:
                 rec.fields[key] = int(value) if value.isdigit() else value
         rec.causes = _for_upstream(sig.causes, rec.fields.get("upstream"))
-        break
-    if rec.signature and rec.signature.name == "nginx_config_emerg" and rec.level != "emerg":
-        rec.signature, rec.causes = None, []  # "in file:line" only means config at emerg
-    _refine(rec)
-    return rec
+        return True
+    return False
 
 
 def _refine(rec: Record) -> None:
@@ -673,7 +738,9 @@ MAX_RECORD_LINES = 64  # a PHP stack trace fits; a runaway file does not become 
 MAX_RECORD_CHARS = 16 * 1024
 
 
-def _may_continue(parts: list[str]) -> bool:
+def may_continue(parts: list[str]) -> bool:
+    """Whether the next line that starts no record belongs to the record of `parts`:
+    where the programs really write several lines (see group_records)."""
     if PHP_HEADER.match(parts[0]):
         return True
     return _STDERR_OPEN in parts[0] and ", client: " not in parts[-1]
@@ -695,7 +762,7 @@ def group_records(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]
     for number, text in lines:
         starts = is_record_start(text)
         garbage = "\x00" in text  # binary data never continues a record
-        if (parts and not starts and not garbage and _may_continue(parts)
+        if (parts and not starts and not garbage and may_continue(parts)
                 and len(parts) < MAX_RECORD_LINES and size < MAX_RECORD_CHARS):
             parts.append(text)
             size += len(text)

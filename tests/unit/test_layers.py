@@ -16,7 +16,7 @@ LAYER = {
     "__main__": 0, "cli": 1, "tui": 2, "engine": 3,
     "flow": 4, "checks": 4, "fixes": 4, "explain": 4,
     "host": 5,
-    "": 6, "options": 6, "outcome": 6, "causes": 6, "signatures": 6,
+    "": 6, "options": 6, "outcome": 6, "causes": 6, "signatures": 6, "log_wrappers": 6,
 }
 USER_INTERFACES = {"cli", "tui"}
 
