@@ -22,6 +22,10 @@ def parse_duration(text: str) -> float:
 class Options:
     nginx_conf: str | None = None
     url: str | None = None
+    # Where to send the --url request instead of the URL's own host: set when the address
+    # was picked from this nginx's logs, so it reaches this nginx even where the name
+    # resolves to a load balancer or to nothing at all from here.
+    url_connect: str | None = None
     since_seconds: float = 3600.0
     flow: str = "nginx-502"
     flow_dirs: list[str] = field(default_factory=list)
@@ -34,7 +38,8 @@ class Options:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "nginx_conf": self.nginx_conf, "url": self.url, "since_seconds": self.since_seconds,
+            "nginx_conf": self.nginx_conf, "url": self.url, "url_connect": self.url_connect,
+            "since_seconds": self.since_seconds,
             "flow": self.flow, "flow_dirs": list(self.flow_dirs), "answers": dict(self.answers),
             "logs_after": dict(self.logs_after), "logs_after_time": self.logs_after_time,
         }
@@ -43,6 +48,7 @@ class Options:
     def from_json(cls, data: dict[str, Any]) -> Options:
         return cls(
             nginx_conf=data.get("nginx_conf"), url=data.get("url"),
+            url_connect=data.get("url_connect"),
             since_seconds=float(data.get("since_seconds", 3600.0)),
             flow=str(data.get("flow", "nginx-502")),
             flow_dirs=list(data.get("flow_dirs", [])), answers=dict(data.get("answers", {})),

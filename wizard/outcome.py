@@ -33,6 +33,22 @@ class Evidence:
         return cls(str(data["source"]), str(data["detail"]))
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """Evidence that is not a cause now, with why: "before PHP-FPM restarted at 10:02"."""
+
+    source: str  # one of EVIDENCE_SOURCES
+    detail: str
+    why: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "detail": self.detail, "why": self.why}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HistoryEntry:
+        return cls(str(data["source"]), str(data["detail"]), str(data.get("why", "")))
+
+
 # How strongly a result proves its cause: a fresh log line plus a failed probe beats a hunch.
 DIRECT = 3
 STRONG = 2
@@ -51,3 +67,6 @@ class CheckResult:
     # Cause ids the check itself established (e.g. from a classified log line); the flow
     # outcome's `cause` is added to these.
     causes: list[str] = field(default_factory=list)
+    # What the check saw that is not a cause now: log lines from before the last restart,
+    # from another site, or older than the latest failures. Shown as such, never ranked.
+    history: list[HistoryEntry] = field(default_factory=list)

@@ -29,6 +29,7 @@ def test_diagnose_without_nginx_says_it_is_not_installed() -> None:
     report = json.loads(done.stdout)
     assert report["steps"][0] == {
         "node": "nginx_installed", "title": "nginx installed", "status": "problem",
-        "summary": "no nginx program and no nginx config were found"}
+        "summary": "no nginx program and no nginx config were found",
+        "causes": ["nginx_not_running"]}
     assert report["causes"][0]["id"] == "nginx_not_running"
     assert "no nginx program" in report["causes"][0]["explanation"]

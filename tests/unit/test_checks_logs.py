@@ -62,7 +62,11 @@ def test_recent_socket_missing_is_a_strong_upstream_error() -> None:
     assert res.vars["log_file"] == NGINX_LOG
     assert res.vars["last_time"] == classify(nginx(20, MISSING)).time_iso()
     assert res.causes[:2] == ["php_fpm_down", "upstream_address_mismatch"]
-    assert "upstream_timeout" in res.causes  # the older signature still counts, later
+    # The timeout 50 minutes earlier is over: history with its reason, never a cause.
+    assert "upstream_timeout" not in res.causes
+    newest = time.strftime("%H:%M:%S", time.localtime(classify(nginx(20, MISSING)).epoch()))
+    assert [h.why for h in res.history] == [
+        f"older than the latest failures (last one at {newest})"]
     # Two causes fit a missing socket: the line alone proves neither, so the checks that
     # tell them apart (phpfpm.running, phpfpm.listen_match) must be able to outrank it.
     assert res.confidence == STRONG
@@ -72,10 +76,11 @@ def test_recent_socket_missing_is_a_strong_upstream_error() -> None:
 
 
 def test_recent_line_with_a_single_cause_is_direct() -> None:
-    denied = MISSING.replace("2: No such file or directory", "13: Permission denied")
-    res = nginx_errors(snapshot([nginx(20, denied)]))
-    assert res.vars["signature"] == "socket_permission_denied"
-    assert res.causes == ["socket_permission"] and res.confidence == DIRECT
+    # (13 on a socket is no longer single: its mode, or SELinux / AppArmor)
+    ports = MISSING.replace("2: No such file or directory", "99: Cannot assign requested address")
+    res = nginx_errors(snapshot([nginx(20, ports)]))
+    assert res.vars["signature"] == "upstream_local_ports_exhausted"
+    assert res.causes == ["resource_exhaustion"] and res.confidence == DIRECT
 
 
 def test_a_program_stopping_is_only_context() -> None:

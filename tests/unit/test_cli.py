@@ -18,7 +18,7 @@ CAUSE_IDS = {
     "upstream_timeout", "upstream_crash", "upstream_closed", "header_too_big", "upstream_tls",
     "upstream_dns", "invalid_response", "php_fpm_saturated", "resource_exhaustion",
     "firewall_blocking", "server_name_mismatch", "dns_resolution", "file_permission",
-    "script_not_found",
+    "script_not_found", "mac_denied",
 }
 
 
@@ -43,7 +43,10 @@ def assert_contract_shape(report: dict) -> None:  # type: ignore[type-arg]
             assert all(isinstance(a, list) and all(isinstance(x, str) for x in a)
                        for a in fix["commands"])
     for step in report["steps"]:
-        assert set(step) == {"node", "title", "status", "summary"}
+        assert set(step) >= {"node", "title", "status", "summary"}  # the contract may grow
+        assert set(step["causes"]) <= CAUSE_IDS
+    for item in report["history"]:
+        assert set(item) == {"source", "detail", "why"} and item["why"]
         assert step["status"] in {"ok", "problem", "warning", "unknown", "skipped"}
 
 

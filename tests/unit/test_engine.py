@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from wizard.engine.events import StepFinished, StepStarted, WalkFinished
-from wizard.engine.report import build_report, exit_code
+from wizard.engine.report import build_report, exit_code, render_text
 from wizard.engine.runner import AnswerRequired, Session
 from wizard.flow.loader import parse_flow
 from wizard.host.facts import Facts
-from wizard.outcome import DIRECT, CheckResult, Evidence, Status
+from wizard.outcome import DIRECT, STRONG, CheckResult, Evidence, Status
 
 FLOW = """\
 flow: t
@@ -193,9 +193,11 @@ nodes:
 @pytest.mark.parametrize("probe_result, expected", [
     # The log suggests PHP-FPM is down (or listens elsewhere); the probe decides.
     ("bad", ["upstream_address_mismatch", "php_fpm_down"]),
-    ("ok", ["upstream_address_mismatch", "php_fpm_down"]),
+    # Ruled out, and the log's other reading is no finding of its own: the direct log
+    # line stays (the failure is real) rather than an empty report.
+    ("ok", ["php_fpm_down"]),
 ])
-def test_support_adds_up_and_ruled_out_causes_sink(recorded, test_checks, probe_result,
+def test_support_adds_up_and_ruled_out_causes_give_way(recorded, test_checks, probe_result,
                                                    expected) -> None:
     test_checks("test.log", lambda f: CheckResult(
         "bad", "socket missing", causes=["php_fpm_down", "upstream_address_mismatch"],
@@ -213,7 +215,8 @@ def test_without_other_evidence_the_log_order_stands(recorded, test_checks) -> N
     test_checks("test.probe", lambda f: CheckResult("skipped", "n/a"))
     facts = recorded({})
     report = build_report(Session(parse_flow(RANKING_FLOW, "r.yaml"), facts).run(), facts)
-    assert [c["id"] for c in report["causes"]] == ["php_fpm_down", "upstream_address_mismatch"]
+    # The line's other reading is not a cause unless a check finds it.
+    assert [c["id"] for c in report["causes"]] == ["php_fpm_down"]
 
 
 EXPLAINS_FLOW = """\
@@ -233,13 +236,49 @@ nodes:
 """
 
 
-def test_a_root_cause_ranks_before_what_it_explains(recorded, test_checks) -> None:
+def test_a_root_cause_folds_in_what_it_explains(recorded, test_checks) -> None:
     test_checks("test.log", lambda f: CheckResult(
         "bad", "refused", causes=["upstream_down"], confidence=DIRECT))
     test_checks("test.names", lambda f: CheckResult("bad", "wrong server", confidence=2))
     facts = recorded({})
     report = build_report(Session(parse_flow(EXPLAINS_FLOW, "e.yaml"), facts).run(), facts)
-    assert [c["id"] for c in report["causes"]] == ["server_name_mismatch", "upstream_down"]
+    assert [c["id"] for c in report["causes"]] == ["server_name_mismatch"]
+    assert [c["id"] for c in report["causes"][0]["consequences"]] == ["upstream_down"]
+    assert "because of this: " + report["causes"][0]["consequences"][0]["title"] \
+        in render_text(report)
+
+
+RULED_OUT_FLOW = """\
+flow: h
+start: log
+nodes:
+  - id: log
+    kind: check
+    check: test.log
+    default: {next: running}
+  - id: running
+    kind: check
+    check: test.running
+    title: PHP-FPM running
+    on:
+      ok: {rules_out: [php_fpm_down]}
+    default: {}
+"""
+
+
+def test_a_ruled_out_finding_is_history_with_its_reason(recorded, test_checks) -> None:
+    line = "2024/05/01 10:00:00 [crit] 1#1: *1 connect() to unix:/run/php.sock failed"
+    test_checks("test.log", lambda f: CheckResult(
+        "bad", "socket missing", causes=["php_fpm_down", "upstream_address_mismatch"],
+        evidence=[Evidence("error_log", line)], confidence=STRONG))
+    test_checks("test.running", lambda f: CheckResult("ok", "PHP-FPM is running (pid 7)"))
+    facts = recorded({})
+    report = build_report(Session(parse_flow(RULED_OUT_FLOW, "h.yaml"), facts).run(), facts)
+    assert report["causes"] == [] and exit_code(report) == 0
+    assert report["history"] == [{
+        "source": "error_log", "detail": line,
+        "why": "not a cause now: php-fpm running says PHP-FPM is running (pid 7)"}]
+    assert "History (seen in the logs, not a cause now):" in render_text(report)
 
 
 def test_facts_needed_are_what_the_flows_checks_declare() -> None:

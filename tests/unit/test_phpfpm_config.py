@@ -227,6 +227,6 @@ def test_masters_and_workers_from_recorded_processes() -> None:
          "cmdline": ["nginx: master process /usr/sbin/nginx"]},
     ]
     assert phpfpm._masters(procs) == [
-        {"pid": 812, "conf": "/etc/php/8.2/fpm/php-fpm.conf", "user": "root"},
-        {"pid": 900, "conf": "/etc/php/7.4/fpm/php-fpm.conf", "user": "root"}]
+        {"pid": 812, "conf": "/etc/php/8.2/fpm/php-fpm.conf", "user": "root", "started": None},
+        {"pid": 900, "conf": "/etc/php/7.4/fpm/php-fpm.conf", "user": "root", "started": None}]
     assert phpfpm._workers(procs) == {(812, "www"): [813], (900, "www"): [901]}

@@ -16,6 +16,8 @@ from wizard.checks.server_name import match_server
 from wizard.host.facts import Facts
 from wizard.host.request import split_url
 
+LOG_CLOCK_STEP = 1.0
+
 
 @dataclass(frozen=True)
 class Site:
@@ -144,7 +146,8 @@ def _before_restart(ev: dict[str, Any], scope: LogScope) -> str | None:
         peer = _peer(ev) or ""
         started = scope.phpfpm_started.get(peer) or (
             scope.phpfpm_started.get(":" + peer.rsplit(":", 1)[-1]) if ":" in peer else None)
-    if started is None or epoch >= started[0]:
+    # Logs stamp whole seconds: a line of the same second as the start may follow it.
+    if started is None or epoch + LOG_CLOCK_STEP > started[0]:
         return None
     return f"before PHP-FPM (master {started[1]}) was started at {_clock(started[0])}"
 

@@ -6,19 +6,30 @@ The ranking rule for every check: the signatures seen near the newest record com
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.checks.base import check
+from wizard.checks.log_scope import LogScope, placement, scope_of
 from wizard.host.facts import Facts
-from wizard.outcome import CIRCUMSTANTIAL, DIRECT, STRONG, CheckResult, Evidence, Status
+from wizard.outcome import (
+    CIRCUMSTANTIAL,
+    DIRECT,
+    STRONG,
+    CheckResult,
+    Evidence,
+    HistoryEntry,
+    Status,
+)
 from wizard.signatures import BY_NAME
 
 RECENT_SECONDS = 15 * 60  # a line this young describes the current state
 BURST_SECONDS = 5 * 60  # signatures this close to the newest line rank as "now"
 MAX_EVIDENCE = 5
 MAX_DETAIL = 600
+MAX_HISTORY = 6
 
 CRASH = {"phpfpm_child_signal_segv", "phpfpm_child_signal_kill", "phpfpm_child_signal",
          "phpfpm_child_exit_code", "phpfpm_failed_threshold"}
@@ -145,13 +156,56 @@ def _vars(groups: list[SignatureGroup], files: list[dict[str, Any]]) -> dict[str
     }
 
 
-def _summarise(facts: Facts, kind: str, wanted: Callable[[dict[str, Any]], bool],
-               ) -> tuple[list[SignatureGroup], list[dict[str, Any]], str | None, float]:
+@dataclass
+class Summary:
+    """A check's view of one log kind: the current signature groups, ranked, and the
+    records that are history (another site's, from before a restart, or older)."""
+
+    groups: list[SignatureGroup]
+    files: list[dict[str, Any]]
+    unread: str | None
+    now: float
+    history: list[HistoryEntry]
+
+
+def _history(ev: dict[str, Any], why: str) -> HistoryEntry:
+    return HistoryEntry("error_log", f"{ev['source']}: {ev['line'][:MAX_DETAIL]}", why)
+
+
+def split_current(events: list[dict[str, Any]], scope: LogScope,
+                  ) -> tuple[list[SignatureGroup], list[HistoryEntry]]:
+    """The groups that may describe the failure now, and the rest as history: records
+    another site wrote or that predate a restart, then groups older than the latest burst."""
+    current: list[dict[str, Any]] = []
+    history: dict[tuple[str, str], HistoryEntry] = {}  # newest record per signature and why
+    for ev in sorted(events, key=lambda e: e.get("epoch") or 0.0):
+        why = placement(ev, scope)
+        if why is None:
+            current.append(ev)
+        else:
+            history[(ev["signature"], why)] = _history(ev, why)
+    groups = _groups(current)
+    if groups:
+        newest = max(g.last for g in groups)
+        for g in [g for g in groups if newest - g.last > BURST_SECONDS and g.last]:
+            groups.remove(g)
+            why = f"older than the latest failures (last one at {_clock(newest)})"
+            history[(g.name, why)] = _history(g.newest, why)
+    return groups, list(history.values())[-MAX_HISTORY:]
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
+def _summarise(facts: Facts, kind: str, wanted: Callable[[dict[str, Any]], bool]) -> Summary:
     window = _window(facts)
     files = _files(window, kind)
     events = [ev for ev in window.get("events") or []
               if ev.get("kind") == kind and ev.get("signature") and wanted(ev)]
-    return _groups(events), files, _unread_reason(files), float(window.get("now") or 0.0)
+    groups, history = split_current(events, scope_of(facts))
+    return Summary(groups, files, _unread_reason(files), float(window.get("now") or 0.0),
+                   history)
 
 
 def _since_text(facts: Facts) -> str:
@@ -171,25 +225,34 @@ def _since_text(facts: Facts) -> str:
                             for c in s.causes})))
 def nginx_errors(facts: Facts) -> CheckResult:
     """What nginx's error log says about failed upstream requests in the window."""
-    groups, files, unread, now = _summarise(facts, "nginx", lambda ev: bool(ev.get("causes")))
-    if not groups and unread:
-        return CheckResult("unreadable", f"could not read nginx's error log: {unread}",
-                           vars={"reason": unread, "log_files": ", ".join(
+    seen = _summarise(facts, "nginx", lambda ev: bool(ev.get("causes")))
+    groups, files = seen.groups, seen.files
+    if not groups and seen.unread:
+        return CheckResult("unreadable", f"could not read nginx's error log: {seen.unread}",
+                           vars={"reason": seen.unread, "log_files": ", ".join(
                                f["source"] for f in files)},
-                           evidence=[Evidence("file", unread)], confidence=STRONG)
+                           evidence=[Evidence("file", seen.unread)], confidence=STRONG)
     if not groups:
         return CheckResult(
-            "ok", f"nginx logged no upstream errors in the last {_since_text(facts)}",
+            "ok", f"nginx logged no upstream errors in the last {_since_text(facts)}"
+                  f"{_history_note(seen.history)}",
             vars={"log_files": ", ".join(f["source"] for f in files), "count": 0},
             evidence=[Evidence("file", f"{f['source']}: {f.get('records_in_window', 0)} "
                                        f"records in the window") for f in files[:3]],
-            confidence=CIRCUMSTANTIAL)
+            confidence=CIRCUMSTANTIAL, history=seen.history)
     variables = _vars(groups, files)
     summary = (f"nginx logged {variables['signature']} {variables['count']} time(s), "
                f"last at {variables['last_time'] or 'an unknown time'}")
     return CheckResult("upstream_errors", summary, vars=variables,
-                       evidence=_evidence(groups), confidence=_confidence(groups[0], now),
-                       causes=_ranked_causes(groups))
+                       evidence=_evidence(groups), confidence=_confidence(groups[0], seen.now),
+                       causes=_ranked_causes(groups), history=seen.history)
+
+
+def _history_note(history: list[HistoryEntry]) -> str:
+    """'ok' must not hide that there were errors: say they are history, and why."""
+    if not history:
+        return ""
+    return f" that still apply ({len(history)} older or other-site record(s) shown as history)"
 
 
 # --- logs.phpfpm_errors ---------------------------------------------------------------
@@ -213,20 +276,21 @@ def _category(name: str) -> str:
                             for c in s.causes})))
 def phpfpm_errors(facts: Facts) -> CheckResult:
     """What PHP-FPM's own log says: crashed workers, killed slow scripts, a full pool."""
-    groups, files, unread, now = _summarise(
-        facts, "php-fpm", lambda ev: bool(ev.get("causes")))
+    seen = _summarise(facts, "php-fpm", lambda ev: bool(ev.get("causes")))
+    groups, files = seen.groups, seen.files
     if not files:
         return CheckResult("skipped", "no PHP-FPM log was found on this host",
                            confidence=CIRCUMSTANTIAL)
-    if not groups and unread:
-        return CheckResult("unreadable", f"could not read PHP-FPM's log: {unread}",
-                           vars={"reason": unread}, evidence=[Evidence("file", unread)])
+    if not groups and seen.unread:
+        return CheckResult("unreadable", f"could not read PHP-FPM's log: {seen.unread}",
+                           vars={"reason": seen.unread},
+                           evidence=[Evidence("file", seen.unread)])
     if not groups:
         return CheckResult(
             "ok", f"PHP-FPM logged no crashes, timeouts or full pools in the last "
-                  f"{_since_text(facts)}",
+                  f"{_since_text(facts)}{_history_note(seen.history)}",
             vars={"log_files": ", ".join(f["source"] for f in files), "count": 0},
-            confidence=CIRCUMSTANTIAL)
+            confidence=CIRCUMSTANTIAL, history=seen.history)
     variables = _vars(groups, files)
     top = groups[0]
     fields = top.newest.get("fields") or {}
@@ -237,7 +301,8 @@ def phpfpm_errors(facts: Facts) -> CheckResult:
                f"{' in pool ' + str(variables['pool']) if variables['pool'] else ''}, "
                f"last at {variables['last_time'] or 'an unknown time'}")
     return CheckResult(result, summary, vars=variables, evidence=_evidence(groups),
-                       confidence=_confidence(top, now), causes=_ranked_causes(groups))
+                       confidence=_confidence(top, seen.now), causes=_ranked_causes(groups),
+                       history=seen.history)
 
 
 # --- logs.crashes ---------------------------------------------------------------------
@@ -250,12 +315,14 @@ def crashes(facts: Facts) -> CheckResult:
     events = [ev for ev in window.get("events") or []
               if ev.get("signature") in CRASH_EVERYWHERE]
     files = window.get("files") or []
-    if not events:
+    groups, history = split_current(events, scope_of(facts))
+    if not groups:
         if files and _unread_reason(files):
             return CheckResult("unknown", f"no log could be read: {_unread_reason(files)}")
-        return CheckResult("ok", f"no worker crashed in the last {_since_text(facts)}",
-                           confidence=CIRCUMSTANTIAL)
-    groups = _groups(events)
+        return CheckResult("ok", f"no worker crashed in the last {_since_text(facts)}"
+                                 f"{_history_note(history)}",
+                           confidence=CIRCUMSTANTIAL, history=history)
+    events = [ev for g in groups for ev in g.events]
     top = groups[0]
     fields = top.newest.get("fields") or {}
     killed = any(g.name in ("phpfpm_child_signal_kill", "nginx_worker_killed") for g in groups)

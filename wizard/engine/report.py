@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from wizard import TOOL_NAME, __version__
-from wizard.causes import cause as cause_info
+from wizard.engine.cause_ranking import rank
 from wizard.engine.transcript import Step, Transcript
 from wizard.host.facts import Facts
 from wizard.outcome import Status
@@ -31,73 +31,24 @@ def host_summary(facts: Facts) -> dict[str, str]:
 
 
 def ranked_causes(steps: list[Step]) -> list[dict[str, Any]]:
-    """Causes established by the steps, most likely first.
-
-    Every step that supports a cause adds to its score (a step's first cause is its
-    finding; later ones are alternatives and count less), so a fresh log line plus a
-    failed probe beats either alone. A cause that a passing check rules out (the log
-    says PHP-FPM was down, but it answers now) goes below every cause nothing disproves.
-    """
-    merged: dict[str, dict[str, Any]] = {}
-    score: dict[str, int] = {}
-    first_seen: dict[str, int] = {}
-    best: dict[str, int] = {}
-    ruled_out = {cause_id for step in steps for cause_id in step.ruled_out}
-    for index, step in enumerate(steps):
-        for position, cause_id in enumerate(step.causes):
-            strength = max(step.confidence - position, 1)
-            entry = merged.get(cause_id)
-            if entry is None:
-                info = cause_info(cause_id)
-                entry = merged[cause_id] = {
-                    "id": cause_id, "title": info.title,
-                    "explanation": step.text or info.meaning, "evidence": [], "fixes": [],
-                }
-                score[cause_id], first_seen[cause_id], best[cause_id] = 0, index, strength
-            elif strength > best[cause_id]:
-                best[cause_id] = strength
-                entry["explanation"] = step.text or entry["explanation"]
-            score[cause_id] += strength
-            _add_evidence_and_fixes(entry, step, primary=position == 0)
-    order = sorted(merged, key=lambda cid: (cid in ruled_out, -score[cid], first_seen[cid]))
-    for step in steps:
-        if step.causes and step.explains and step.causes[0] not in ruled_out:
-            _put_before_consequences(order, step.causes[0], step.explains)
-    return [merged[cid] for cid in order]
-
-
-def _put_before_consequences(order: list[str], cause_id: str, consequences: list[str]) -> None:
-    """A root cause goes ahead of the causes it brings about, however much evidence they
-    gathered: the consequence is how the root cause shows, not what to fix."""
-    ahead = [order.index(c) for c in consequences if c in order and c != cause_id]
-    if ahead and min(ahead) < order.index(cause_id):
-        order.remove(cause_id)
-        order.insert(min(ahead), cause_id)
-
-
-def _add_evidence_and_fixes(entry: dict[str, Any], step: Step, primary: bool) -> None:
-    for ev in step.evidence:
-        if ev.to_json() not in entry["evidence"]:
-            entry["evidence"].append(ev.to_json())
-    if not primary:  # a step's fixes answer its own finding, not its alternatives
-        return
-    for offer in step.fixes:
-        if offer.plan and all(f["id"] != offer.plan["id"] for f in entry["fixes"]):
-            entry["fixes"].append({k: offer.plan[k] for k in
-                                   ("id", "title", "needs_root", "commands")})
+    """Causes established by the steps, most likely first (see cause_ranking)."""
+    return rank(steps).causes
 
 
 def build_report(transcript: Transcript, facts: Facts) -> dict[str, Any]:
+    ranking = rank(transcript.steps)
     report: dict[str, Any] = {
         "tool": {"name": TOOL_NAME, "version": __version__},
         "flow": transcript.flow,
         "host": host_summary(facts),
-        "causes": ranked_causes(transcript.steps),
+        "causes": ranking.causes,
         "steps": [
-            {"node": s.node, "title": s.title, "status": str(s.status), "summary": s.summary}
+            {"node": s.node, "title": s.title, "status": str(s.status), "summary": s.summary,
+             "causes": list(s.causes)}
             for s in transcript.steps
         ],
     }
+    report["history"] = ranking.history
     if transcript.error:
         report["error"] = transcript.error
     return report
@@ -106,9 +57,15 @@ def build_report(transcript: Transcript, facts: Facts) -> dict[str, Any]:
 def exit_code(report: dict[str, Any]) -> int:
     if report.get("error"):
         return EXIT_INCOMPLETE
-    if report["causes"] or any(s["status"] == Status.PROBLEM for s in report["steps"]):
+    if report["causes"] or any(_still_a_problem(s) for s in report["steps"]):
         return EXIT_PROBLEM
     return EXIT_OK
+
+
+def _still_a_problem(step: dict[str, Any]) -> bool:
+    """A step that found a problem, unless what it found was a cause that later evidence
+    made history (the log said PHP-FPM was down; it runs now)."""
+    return step["status"] == Status.PROBLEM and not step.get("causes")
 
 
 _MARK = {"ok": "ok", "problem": "PROBLEM", "warning": "warning", "unknown": "unknown",
@@ -119,6 +76,29 @@ _SOURCE_WORDS = {"error_log": "error log"}
 def evidence_source(source: str) -> str:
     """An evidence source as words: 'error_log' is 'error log'; the rest are words already."""
     return _SOURCE_WORDS.get(source, source.replace("_", " "))
+
+
+MAX_HISTORY_SHOWN = 8
+
+
+def _history_text(history: list[dict[str, str]]) -> list[str]:
+    """Lines that are not causes now, each with why, so nobody mistakes them for one."""
+    if not history:
+        return []
+    lines = ["", "History (seen in the logs, not a cause now):"]
+    for item in history[:MAX_HISTORY_SHOWN]:
+        lines += [f"  - {item['why']}", f"    {evidence_source(item['source'])}: {item['detail']}"]
+    if len(history) > MAX_HISTORY_SHOWN:
+        lines.append(f"  ... and {len(history) - MAX_HISTORY_SHOWN} more (see --format json)")
+    return lines
+
+
+def _history_markdown(history: list[dict[str, str]]) -> list[str]:
+    if not history:
+        return []
+    out = ["## History (not a cause now)", ""]
+    out += [f"- {item['why']}: `{item['detail']}`" for item in history[:MAX_HISTORY_SHOWN]]
+    return [*out, ""]
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -147,6 +127,9 @@ def render_text(report: dict[str, Any]) -> str:
             lines.append(f"   fix: {fix['title']}{root}")
             for argv in fix["commands"]:
                 lines.append(f"     $ {' '.join(argv)}")
+        for folded in item.get("consequences", []):
+            lines.append(f"   because of this: {folded['title']}")
+    lines += _history_text(report.get("history") or [])
     if report.get("error"):
         lines += ["", f"The diagnosis did not finish: {report['error']}"]
     if report.get("transcript"):
@@ -175,6 +158,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         for fix in item["fixes"]:
             out.append(f"Fix: {fix['title']}")
             out += ["", "```", *(" ".join(a) for a in fix["commands"]), "```", ""]
+        out += [f"Because of this: {folded['title']}" for folded in item.get("consequences", [])]
+    out += _history_markdown(report.get("history") or [])
     out += ["## Steps", "", "| step | status | finding |", "|---|---|---|"]
     for step in report["steps"]:
         summary = step["summary"].replace("|", "\\|").replace("\n", " ")

@@ -265,7 +265,7 @@ class Session:
         logged for the cause it fixes, else one another step found for that cause. Never
         an unrelated failure: that would judge this fix by another problem."""
         if self.facts.options.url:
-            return FailingRequest(self.facts.options.url)
+            return FailingRequest(self.facts.options.url, self.facts.options.url_connect)
         nginx = self.facts.try_get("nginx") or {}
         window = self.facts.try_get("error_log_events") or {}
         candidates = [step.vars] if step.status == Status.PROBLEM else []
@@ -304,7 +304,8 @@ class Session:
             text=fill(outcome.text, variables) if outcome.text else run.result.summary,
             causes=causes, ruled_out=list(outcome.rules_out), explains=list(outcome.explains),
             confidence=run.result.confidence if causes else 0,
-            evidence=list(run.result.evidence), vars=variables,
+            evidence=list(run.result.evidence), history=list(run.result.history),
+            vars=variables,
             fixes=self._offers(outcome.fixes, variables),
             started=started, duration=time.time() - started,
         )

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from wizard.fixes.result import AppliedFix
-from wizard.outcome import Evidence, Status
+from wizard.outcome import Evidence, HistoryEntry, Status
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Step:
     explains: list[str] = field(default_factory=list)
     confidence: int = 0
     evidence: list[Evidence] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
     vars: dict[str, Any] = field(default_factory=dict)
     fixes: list[FixOffer] = field(default_factory=list)
     started: float = 0.0
@@ -48,6 +49,7 @@ class Step:
         data = asdict(self)
         data["status"] = str(self.status)
         data["evidence"] = [e.to_json() for e in self.evidence]
+        data["history"] = [h.to_json() for h in self.history]
         return data
 
 

@@ -372,6 +372,40 @@ def correlate(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
+# "no live upstreams" / "upstream server temporarily disabled" only say that nginx marked
+# the servers failed (max_fails); the failures that marked them are the cause.
+MARKED_FAILED = {"no_live_upstreams", "upstream_server_disabled"}
+MARKING_SECONDS = 600.0  # fail_timeout is usually 10 s; a group stays marked while failing
+
+
+def _marking_failure(events: list[dict[str, Any]], index: int) -> dict[str, Any] | None:
+    """The newest failure before events[index] on the same site that is not itself a mark."""
+    marked = events[index]
+    site = (marked["fields"].get("server"), marked.get("source"))
+    for ev in reversed(events[:index]):
+        if marked["epoch"] - (ev.get("epoch") or 0.0) > MARKING_SECONDS:
+            return None
+        if ev.get("kind") == "nginx" and ev.get("causes") \
+                and ev.get("signature") not in MARKED_FAILED \
+                and (ev["fields"].get("server"), ev.get("source")) == site:
+            return ev
+    return None
+
+
+def explain_marked_failed(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each "no live upstreams" the cause of the failures that marked the servers
+    down: backends that time out are slow, not down. Events must be in time order."""
+    for index, ev in enumerate(events):
+        if ev.get("signature") not in MARKED_FAILED or ev.get("epoch") is None:
+            continue
+        before = _marking_failure(events, index)
+        if before is not None:
+            cause = before["causes"][0]
+            ev["causes"] = [cause] + [c for c in ev["causes"] if c != cause]
+            ev["fields"]["explained_by"] = before["line"][:300]
+    return events
+
+
 def read_after_mark(target: str, kind: str, offset: int) -> Window:
     """The records written to `target` after byte `offset` (a mark taken after a fix)."""
     win = Window(target, kind, read_files=[target])
@@ -411,7 +445,7 @@ def error_log_events(facts: Facts) -> dict[str, Any]:
     windows += [_read(t, "php-fpm", facts, now) for t in _phpfpm_targets(facts)]
     events = [ev for win in windows for ev in win.records]
     events.sort(key=lambda ev: ev["epoch"] if ev["epoch"] is not None else now)
-    correlate(events)
+    explain_marked_failed(correlate(events))
     return {"now": now, "since_seconds": since, "files": [w.status_json() for w in windows],
             "after_fix": facts.options.logs_after_time,
             "events": events[-MAX_EVENTS:]}

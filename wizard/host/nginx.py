@@ -41,7 +41,7 @@ def worker_user(configured: str | None, masters: list[dict[str, Any]],
 
 
 def instances(masters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"pid": m["pid"], "username": m.get("username"),
+    return [{"pid": m["pid"], "username": m.get("username"), "started": m.get("create_time"),
              "cmdline": " ".join(m.get("cmdline") or []), **master_args(m)} for m in masters]
 
 

@@ -236,6 +236,9 @@ def server_info(server: Directive, scope: Scope, prefix: str | None) -> dict[str
         "server_names": names,
         "root": effective_root(scope, prefix),
         "index": list(index.args) if index else ["index.html"],
+        # Where this site's errors go when it has its own error_log (per-vhost logs).
+        "error_logs": [_log_target(d.args[0], prefix) for d in server.find("error_log")
+                       if d.args],
     }
 
 

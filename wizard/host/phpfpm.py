@@ -258,7 +258,8 @@ def _masters(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         title = " ".join(part for part in proc.get("cmdline") or [] if part)
         m = _MASTER.search(title)
         if m:
-            masters.append({"pid": proc["pid"], "conf": m.group(1), "user": proc.get("username")})
+            masters.append({"pid": proc["pid"], "conf": m.group(1), "user": proc.get("username"),
+                            "started": proc.get("create_time")})
     return masters
 
 
@@ -450,7 +451,8 @@ def phpfpm_facts(facts: Facts) -> dict[str, Any]:
         "binaries": binaries,
         "service": primary["service"] if primary else service_name(
             None, binaries[-1] if binaries else None),
-        "masters": [{"pid": m["pid"], "conf": m["conf"], "user": m["user"]} for m in masters],
+        "masters": [{"pid": m["pid"], "conf": m["conf"], "user": m["user"],
+                     "started": m["started"]} for m in masters],
         "running": bool(masters),
         "conf_path": primary["conf"] if primary else None,
         "configs": configs,

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from wizard.host.errorlog import correlate, file_size, lines_since_offset, log_files
+from wizard.host.errorlog import (
+    MARKED_FAILED,
+    correlate,
+    explain_marked_failed,
+    file_size,
+    lines_since_offset,
+    log_files,
+)
 from wizard.host.facts import Facts, FactUnavailable, fact
 
 TIMEOUT = 15.0
@@ -138,7 +145,8 @@ def url_request_facts(facts: Facts) -> dict[str, Any]:
     if not facts.options.url:
         raise FactUnavailable("no --url was given, so no request was made")
     try:
-        return request_with_log_events(facts, facts.options.url)
+        return request_with_log_events(facts, facts.options.url,
+                                       connect=facts.options.url_connect)
     except ValueError as exc:
         raise FactUnavailable(f"not a usable address: {exc}") from None
 
@@ -151,6 +159,18 @@ def request_with_log_events(facts: Facts, url: str, *, connect: str | None = Non
     offsets = {target: file_size(target[0]) for target in log_files(facts)}
     record = request_url(url, connect=connect, host_header=host_header, timeout=timeout)
     failed = record["error"] is not None or (record["status"] or 0) >= 500
-    record["log_events"] = fresh_log_events(offsets, LOG_SETTLE_SECONDS if failed else 0.0)
+    record["log_events"] = _with_marking_failures(
+        facts, fresh_log_events(offsets, LOG_SETTLE_SECONDS if failed else 0.0))
     record["logs_watched"] = [path for path, _kind in offsets]
     return record
+
+
+def _with_marking_failures(facts: Facts, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A fresh "no live upstreams" names no cause of its own: the failures that marked the
+    servers down came before this request, so look for them in the log window."""
+    if not any(ev.get("signature") in MARKED_FAILED for ev in fresh):
+        return fresh
+    window = (facts.try_get("error_log_events") or {}).get("events") or []
+    earlier = [ev for ev in window if ev.get("line") not in {f.get("line") for f in fresh}]
+    merged = explain_marked_failed([*earlier, *fresh])
+    return merged[len(earlier):]
