@@ -142,6 +142,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
+    from wizard.engine.failing_addresses import failing_addresses, report_line
     from wizard.engine.runner import Session
     from wizard.flow.library import find_flow
 
@@ -152,16 +153,24 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     session = Session(flow, facts, check_timeout=args.check_timeout)
     session.prefetch()
     transcript = session.run()
+    # Without --url, the addresses the logs saw failing (read before the snapshot is saved,
+    # so a replay lists them too); headless never picks one.
+    seen = failing_addresses(facts) if not options.url and not args.fix else None
     if args.save_snapshot:
         save_snapshot(facts, args.save_snapshot)
     if args.fix:
         code = _headless_fix(session, args.fix, args.yes, args.from_snapshot)
     report = build_report(transcript, facts)
+    if seen is not None:
+        report["failing_addresses"] = [address.to_json() for address in seen]
     saved = _save_transcript(session, report, args.transcript)
     if not args.fix:
         if saved:
             report["transcript"] = saved
         sys.stdout.write(render(report, args.format))
+        line = report_line(seen or [], markdown=args.format == "markdown")
+        if line and args.format != "json":
+            sys.stdout.write(f"\n{line}\n")
         code = exit_code(report)
     return code
 

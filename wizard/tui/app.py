@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -18,6 +19,7 @@ from textual.screen import Screen
 
 from wizard.engine.events import WalkFinished
 from wizard.engine.facts_source import Facts, fact_or_reason, open_facts, save_snapshot
+from wizard.engine.failing_addresses import FailingAddress, failing_addresses, use_address
 from wizard.engine.report import build_report, render_markdown
 from wizard.engine.runner import Session
 from wizard.engine.transcript import FixOffer
@@ -34,6 +36,7 @@ from wizard.tui.fix_verdict import verdict
 from wizard.tui.messages import (
     CheckRerun,
     EngineEvent,
+    FailingAddressesFound,
     FixFinished,
     FixOutput,
     HostFact,
@@ -45,6 +48,7 @@ from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
 from wizard.tui.screens.fix_choice import FixChoiceScreen
 from wizard.tui.screens.fix_confirm import FixConfirmScreen
 from wizard.tui.screens.help import HelpScreen
+from wizard.tui.screens.pick_address import PickAddressScreen
 from wizard.tui.screens.summary import SummaryScreen
 from wizard.tui.screens.too_small import MIN_SIZE, TooSmallScreen
 from wizard.tui.screens.walk import WalkScreen
@@ -79,6 +83,7 @@ class WizardApp(App[int]):
         self.from_snapshot = facts.replay if from_snapshot is None else from_snapshot
         # The Linux console's font lacks rounded corners and most symbols: draw in ASCII.
         self.ascii_only = os.environ.get("TERM") == "linux" if ascii_only is None else ascii_only
+        self.addresses_to_offer: list[FailingAddress] = []
 
     @property
     def fix_blocked(self) -> FixBlocked | None:
@@ -97,6 +102,10 @@ class WizardApp(App[int]):
         # Enter shows its finding at once instead of waiting for commands and probes.
         self.run_worker(partial(wait_in_daemon, self.session.prefetch), thread=True,
                         group="prefetch", exit_on_error=False)
+        if not self.session.facts.options.url:
+            self.screen_change_signal.subscribe(self, lambda _screen: self._offer_addresses())
+            self.run_worker(self._find_failing_addresses, thread=True, group="addresses",
+                            exit_on_error=False)
         self._check_size(self.size)
 
     def on_unmount(self) -> None:
@@ -123,7 +132,41 @@ class WizardApp(App[int]):
         if done:
             self.post_safely(HostFact(name, *found))
 
+    def _find_failing_addresses(self) -> None:
+        done, found = wait_in_daemon(partial(failing_addresses, self.session.facts))
+        if done:
+            self.post_safely(FailingAddressesFound(found or []))
+
     # -- messages --------------------------------------------------------------------------
+
+    def on_failing_addresses_found(self, message: FailingAddressesFound) -> None:
+        if any(address.can_request for address in message.addresses):
+            self.addresses_to_offer = message.addresses
+            self._offer_addresses()
+
+    def _offer_addresses(self) -> None:
+        """The pick list, once the walk screen is on top (not over help, a fix or the
+        too-small notice), and only while no address is known."""
+        if not self.addresses_to_offer or not isinstance(self.screen, WalkScreen):
+            return
+        addresses, self.addresses_to_offer = self.addresses_to_offer, []
+        if self.session.facts.options.url or self.session.finished or self.state.fix_running:
+            return
+        self.push_screen(PickAddressScreen(addresses, self.session.facts.options.since_seconds,
+                                           time.time()), self._address_chosen)
+
+    def _address_chosen(self, url: str | None) -> None:
+        if not url:
+            return
+        try:
+            use_address(self.session.facts, url, self.session.transcript)
+        except ValueError as exc:
+            self.notify(f"That address cannot be requested: {exc}", severity="warning",
+                        markup=False)
+            return
+        summary = self.walk.query_one(HostSummary)
+        summary.url = url
+        summary.update(summary.describe())
 
     def on_host_fact(self, message: HostFact) -> None:
         self.walk.query_one(HostSummary).set_fact(message.name, message.value, message.reason)

@@ -8,6 +8,7 @@ from typing import Any
 from textual.message import Message
 
 from wizard.engine.events import Event
+from wizard.engine.failing_addresses import FailingAddress
 from wizard.engine.transcript import FixOffer, Step
 from wizard.fixes.result import AppliedFix
 
@@ -67,3 +68,10 @@ class FixFinished(Message):
     applied: AppliedFix | None
     verdict: str
     fixed: bool
+
+
+@dataclass
+class FailingAddressesFound(Message):
+    """The logs were read (no --url given): the addresses seen failing, newest first."""
+
+    addresses: list[FailingAddress]

@@ -1,0 +1,124 @@
+"""No --url was given, but nginx's logs show addresses that failed: the person picks the
+one that answers 502 (a number, or the arrows and Enter), and the wizard requests it
+itself. "None of these" (0 or Escape) walks on without an address."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+
+from wizard.engine.failing_addresses import FailingAddress
+from wizard.tui.plain import literal
+from wizard.tui.widgets.marked_list import MarkedList
+
+NONE_ID = "none"
+MAX_DIALOG_WIDTH = 108
+# Columns after the address: " 502 504  12 times  last 59 min ago"; around it: the
+# dialog's border and padding, the list's padding and scrollbar, the mark and the number.
+FIXED_COLUMNS = 1 + 7 + 2 + 9 + 2 + 15
+AROUND_ADDRESS = 2 + 2 + 2 + 1 + 2 + 3
+
+
+def ago(epoch: float, now: float) -> str:
+    """'just now', '3 min ago', '2 h ago', else the day and time."""
+    seconds = max(0.0, now - epoch)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return time.strftime("%d %b %H:%M", time.localtime(epoch))
+
+
+def window_words(seconds: float) -> str:
+    """3600 -> 'the last hour'; 900 -> 'the last 15 minutes'."""
+    if seconds == 3600:
+        return "the last hour"
+    if seconds < 2 * 3600:
+        return f"the last {max(1, round(seconds / 60))} minutes"
+    if seconds < 2 * 86400:
+        return f"the last {round(seconds / 3600)} hours"
+    return f"the last {round(seconds / 86400)} days"
+
+
+def _clipped(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 3, 1)] + "..."
+
+
+def address_row(number: int, address: FailingAddress, now: float, width: int) -> Text:
+    """'1. shop.example/cart.php      502   4 times  last 3 min ago' (+ a line for a POST)."""
+    statuses = " ".join(str(s) for s in address.statuses)
+    times = f"{address.count} time{'s' if address.count != 1 else ''}"
+    row = (f"{number}. {_clipped(address.shown, width):<{width}} {statuses:>7}  {times:>9}  "
+           f"last {ago(address.last_seen, now)}")
+    if not address.can_request:
+        row += f"\n     {address.method}: seen failing; not requested again"  # under the address
+    return literal(row)
+
+
+class PickAddressScreen(ModalScreen[str | None]):
+    """Dismisses with the chosen address (a URL), or None for none of these."""
+
+    CSS_PATH = "pick_address.tcss"
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "None of these", key_display="Esc"),
+        *(Binding(str(n), f"pick({n})", show=False) for n in range(10)),
+    ]
+
+    def __init__(self, addresses: list[FailingAddress], since_seconds: float,
+                 now: float | None = None) -> None:
+        super().__init__()
+        self.addresses = addresses
+        self.since_seconds = since_seconds
+        self.now = time.time() if now is None else now
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Which address answers 502?", id="pick-title")
+            yield Static(f"nginx's logs show these addresses failing in "
+                         f"{window_words(self.since_seconds)}. Pick the one that answers 502 "
+                         "and the wizard requests it to watch the failure happen.")
+            yield MarkedList(id="addresses")
+            yield Static("1-9 or arrows + Enter: use it.  0 or Escape: none of these.")
+
+    def on_mount(self) -> None:
+        width = min(self.app.size.width - 4, MAX_DIALOG_WIDTH) - AROUND_ADDRESS - FIXED_COLUMNS
+        rows = [address_row(n, a, self.now, max(width, 16))
+                for n, a in enumerate(self.addresses, 1)]
+        rows.append(Text("0. None of these / I don't know"))
+        choices = self.query_one(MarkedList)
+        choices.reset(rows, [str(i) for i in range(len(self.addresses))] + [NONE_ID])
+        for index, address in enumerate(self.addresses):
+            if not address.can_request:
+                choices.disable_option_at_index(index)
+        # the most recent address that can be requested; "none" when there is none
+        choices.highlighted = next((i for i, a in enumerate(self.addresses) if a.can_request),
+                                   len(self.addresses))
+        choices.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(None if event.option.id == NONE_ID else int(event.option.id or 0))
+
+    def action_pick(self, number: int) -> None:
+        if number == 0:
+            self.dismiss(None)
+        elif number <= len(self.addresses):
+            self._choose(number - 1)
+
+    def _choose(self, index: int | None) -> None:
+        if index is None:
+            self.dismiss(None)
+            return
+        address = self.addresses[index]
+        if not address.can_request:
+            self.notify(f"That was a {address.method} request; the wizard never sends one "
+                        "again. Pick a GET address, or 0 for none.", markup=False)
+            return
+        self.dismiss(address.url)
