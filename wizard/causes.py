@@ -52,6 +52,9 @@ _CAUSES = [
           "Connections, open files, memory, disk space or local ports ran out."),
     Cause("firewall_blocking", "A firewall blocks the traffic",
           "A firewall rule drops or rejects connections to nginx's ports or to the backend."),
+    Cause("mac_denied", "SELinux or AppArmor stops nginx",
+          "The system's security policy refuses nginx a connection or a file that the "
+          "permissions and the firewall would allow."),
     Cause("server_name_mismatch", "No server block is set up for this domain",
           "The requested host name matches no server_name, so another site's block answers."),
     Cause("dns_resolution", "The domain does not point at this server",
