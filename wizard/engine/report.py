@@ -12,6 +12,7 @@ from typing import Any
 from wizard import TOOL_NAME, __version__
 from wizard.engine.cause_ranking import rank
 from wizard.engine.transcript import Step, Transcript
+from wizard.engine.why_now import changes_markdown, changes_text, report_changes
 from wizard.host.facts import Facts
 from wizard.outcome import Status
 
@@ -49,6 +50,7 @@ def build_report(transcript: Transcript, facts: Facts) -> dict[str, Any]:
         ],
     }
     report["history"] = ranking.history
+    report["changes"] = report_changes(transcript.steps, report["causes"])
     if transcript.error:
         report["error"] = transcript.error
     return report
@@ -130,6 +132,7 @@ def render_text(report: dict[str, Any]) -> str:
         for folded in item.get("consequences", []):
             lines.append(f"   because of this: {folded['title']}")
     lines += _history_text(report.get("history") or [])
+    lines += changes_text(report)
     if report.get("error"):
         lines += ["", f"The diagnosis did not finish: {report['error']}"]
     if report.get("transcript"):
@@ -160,6 +163,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             out += ["", "```", *(" ".join(a) for a in fix["commands"]), "```", ""]
         out += [f"Because of this: {folded['title']}" for folded in item.get("consequences", [])]
     out += _history_markdown(report.get("history") or [])
+    out += changes_markdown(report)
     out += ["## Steps", "", "| step | status | finding |", "|---|---|---|"]
     for step in report["steps"]:
         summary = step["summary"].replace("|", "\\|").replace("\n", " ")
