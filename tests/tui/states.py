@@ -33,14 +33,14 @@ def recorded_facts(**changes: Any) -> Facts:
 
 
 def make_app(facts: Facts | None = None, transcript: Path | None = None,
-             **kwargs: Any) -> WizardApp:
+             flow: Path = FLOW, **kwargs: Any) -> WizardApp:
     """The app on the recorded facts, standing in for a live host (fixes may run), so the
     screens are the ones a person on that host sees; pass from_snapshot=True for the app
     that `tui --from-snapshot` opens."""
     if transcript is None:
         SNAPSHOT_TRANSCRIPT.parent.mkdir(exist_ok=True)
     kwargs.setdefault("from_snapshot", False)
-    return WizardApp(load_flow(FLOW), facts or recorded_facts(),
+    return WizardApp(load_flow(flow), facts or recorded_facts(),
                      transcript_path=transcript or SNAPSHOT_TRANSCRIPT, **kwargs)
 
 

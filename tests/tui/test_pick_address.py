@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 
 from tests.tui.conftest import screen_text
-from tests.tui.states import SNAPSHOT, make_app, settle, wait_for
+from tests.tui.states import SNAPSHOT, settle, wait_for
+from tests.tui.states import make_app as make_any_app
 from wizard.host.access_log import read_access_logs
 from wizard.host.facts import Facts
 from wizard.host.nginx_config import parse_config, summarize
+from wizard.tui.app import WizardApp
 from wizard.tui.screens.pick_address import PickAddressScreen
 from wizard.tui.screens.walk import WalkScreen
 
@@ -50,6 +52,14 @@ def access_line(seconds_ago: float, request: str, status: int) -> str:
     stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(time.time() - seconds_ago))
     return (f'shop.example 203.0.113.7 - - [{stamp}] "{request}" {status} 157 "-" '
             '"Mozilla/5.0 (X11; Linux x86_64)"\n')
+
+
+# The pick list belongs to flows that request the address (a team's runbook may not).
+ADDRESS_FLOW = Path(__file__).parent / "flows" / "address-test.yaml"
+
+
+def make_app(facts: Facts, **kwargs: Any) -> WizardApp:
+    return make_any_app(facts, flow=ADDRESS_FLOW, **kwargs)
 
 
 def host_facts(tmp_path: Path, lines: list[tuple[int, str, int]],

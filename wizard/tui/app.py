@@ -102,7 +102,8 @@ class WizardApp(App[int]):
         # Enter shows its finding at once instead of waiting for commands and probes.
         self.run_worker(partial(wait_in_daemon, self.session.prefetch), thread=True,
                         group="prefetch", exit_on_error=False)
-        if not self.session.facts.options.url:
+        # Only a flow that requests the address needs one; a team's runbook may not.
+        if not self.session.facts.options.url and "url_request" in self.session.facts_needed():
             self.screen_change_signal.subscribe(self, lambda _screen: self._offer_addresses())
             self.run_worker(self._find_failing_addresses, thread=True, group="addresses",
                             exit_on_error=False)
