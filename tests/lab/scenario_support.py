@@ -132,3 +132,38 @@ def request_in_netns(netns: str, port: int, path: str, timeout: float) -> str:
     proc = run(in_netns(netns, [sys.executable, "-c", NETNS_REQUEST, str(port), path,
                                 str(timeout)]), timeout=timeout + 30)
     return proc.stdout.strip() or proc.stderr.strip()
+
+
+# -- helpers for the production-shaped host (tests/lab/test_production.py) -----------------
+
+def diagnose_port(nginx_conf: str, port: int, path: str) -> tuple[int, dict[str, Any]]:
+    """`diagnose --format json` for the site that is the default server of 127.0.0.1:port
+    on a host with several sites (the URL's host is the address: the sites' names do not
+    resolve here). Same options as `diagnose`; (exit code, report)."""
+    url = f"http://127.0.0.1:{port}/{path.lstrip('/')}"
+    argv = [sys.executable, "-m", "wizard", "diagnose", "--format", "json",
+            "--nginx-conf", nginx_conf, "--since", "10m", "--url", url,
+            "--check-timeout", CHECK_TIMEOUT]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=WIZARD_TIMEOUT,
+                          check=False, cwd=REPO)
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(f"diagnose printed no JSON (exit {proc.returncode}):\n"
+                             f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}") from None
+    assert_words_filled(report)
+    return proc.returncode, report
+
+
+def concurrent_calls(call: Any, count: int) -> list[int | str]:
+    """`call()` `count` times at once (threads); each result, or the name of the error
+    (OSError) it met. `call` returns a status and must end by itself (a timeout)."""
+
+    def one(_: int) -> int | str:
+        try:
+            return int(call())
+        except OSError as exc:
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
