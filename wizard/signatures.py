@@ -94,7 +94,8 @@ SIGNATURES: tuple[Signature, ...] = (
          _UNIX_CONNECT + r" \(\d+: No such file or directory\)",
          ("php_fpm_down", "upstream_address_mismatch"),
          "nginx tried the upstream's unix socket and the socket file does not exist: the "
-         "backend (usually PHP-FPM) is not running, or it creates its socket at another path.",
+         "program that should create it (PHP-FPM, an app server) is not running, or it "
+         "creates its socket at another path.",
          'ngx_event_connect.c: "connect() to %V failed" with ENOENT'),
     _sig("socket_permission_denied", "nginx",
          _UNIX_CONNECT + r" \(\d+: Permission denied\)",

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.checks.server_name import match_server
+from wizard.checks.url_site import url_server_index
 from wizard.host.facts import Facts
 from wizard.host.request import split_url
 
@@ -48,17 +48,11 @@ def _server_logs(server: dict[str, Any]) -> set[str]:
 
 
 def _site(facts: Facts, nginx: dict[str, Any], phpfpm: dict[str, Any]) -> Site | None:
-    url = facts.options.url
     servers = nginx.get("servers") or []
-    if not url or not servers:
+    index = url_server_index(facts)
+    if index is None or not facts.options.url:
         return None
-    try:
-        target = split_url(url)
-    except ValueError:
-        return None
-    index, _how = match_server(target.host, target.port, servers)
-    if index is None:
-        return None
+    target = split_url(facts.options.url)
     own = _server_logs(servers[index])
     others = set().union(*(_server_logs(s) for i, s in enumerate(servers) if i != index))
     fastcgi = [p for p in nginx.get("passes") or []

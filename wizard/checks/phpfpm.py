@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from wizard.checks.base import check
+from wizard.checks.url_site import of_site
 from wizard.host.facts import Facts
 from wizard.host.phpfpm import LOOPBACK, pool_for_target
 from wizard.host.upstreams import expand_targets
@@ -20,7 +21,9 @@ MIB = 1024 * 1024
 
 
 def fastcgi_targets(facts: Facts) -> list[dict[str, Any]]:
-    return [t for t in expand_targets(facts.get("nginx")) if t.get("kind") == "fastcgi"]
+    """The FastCGI targets of the site the address names (every site without one)."""
+    return of_site([t for t in expand_targets(facts.get("nginx"))
+                    if t.get("kind") == "fastcgi"], facts)
 
 
 def is_local(target: dict[str, Any]) -> bool:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from wizard.causes import cause
 from wizard.checks.base import check
+from wizard.checks.url_site import of_site
 from wizard.host.facts import Facts
-from wizard.outcome import DIRECT, CheckResult, Evidence, Status
+from wizard.outcome import DIRECT, STRONG, CheckResult, Evidence, Status
 
 # probe field values -> (check result, cause id when the target is not PHP-FPM's)
 FAILURES = {
@@ -80,7 +82,7 @@ def _upstream_alive(probes: list[dict[str, Any]]) -> dict[str, bool]:
 def upstream_reachable(facts: Facts) -> CheckResult:
     """Can nginx's worker connect to every address its *_pass directives name, and does the
     peer answer in the expected protocol (FastCGI, TLS)?"""
-    probes = facts.get("upstream_probes") or []
+    probes = of_site(facts.get("upstream_probes") or [], facts)
     phpfpm = facts.try_get("phpfpm")
     probed = [p for p in probes if not p.get("skipped")]
     if not probes:
@@ -116,11 +118,12 @@ def upstream_reachable(facts: Facts) -> CheckResult:
                        confidence=DIRECT, causes=[cause])
 
 
-@check("upstream.all_down", results={"ok": Status.OK, "all_down": Status.PROBLEM},
+@check("upstream.all_down", results={"ok": Status.OK, "all_down": Status.PROBLEM,
+                                     "all_failing": Status.WARNING},
        facts=("nginx", "upstream_probes"), causes=("upstream_down",))
 def upstream_all_down(facts: Facts) -> CheckResult:
     """Does some upstream {} block nginx uses have no live server ("no live upstreams")?"""
-    probes = facts.get("upstream_probes") or []
+    probes = of_site(facts.get("upstream_probes") or [], facts)
     blocks = (facts.try_get("nginx") or {}).get("upstreams") or {}
     by_block: dict[str, dict[Any, dict[str, Any]]] = {}
     for probe in probes:
@@ -134,6 +137,16 @@ def upstream_all_down(facts: Facts) -> CheckResult:
         if any(not p.get("skipped") and failure(p) is None for p in members):
             continue
         block = blocks.get(name) or {}
+        reasons = {f[1] for p in members if (f := failure(p)) is not None}
+        if reasons and "upstream_down" not in reasons:
+            # Every server fails, but none is down: the step that probed them names the
+            # cause (a socket nginx may not open, a timeout); "down" would be a second,
+            # wrong cause for the same failure.
+            return CheckResult(
+                "all_failing", f"upstream {name}: every server fails, none is down "
+                f"({'; '.join(sorted(cause(r).title.lower() for r in reasons))})",
+                confidence=STRONG,
+                evidence=[_evidence(p) for p in members[:MAX_EVIDENCE]])
         marked = all(p.get("skipped") for p in members)
         why = "every server is marked down" if marked else "no server answers"
         return CheckResult(
