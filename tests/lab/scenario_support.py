@@ -53,9 +53,15 @@ def in_netns(netns: str | None, argv: list[str]) -> list[str]:
 def diagnose(lab: Lab, path: str, host: str = "127.0.0.1",
              netns: str | None = None) -> tuple[int, dict[str, Any]]:
     """Run `python -m wizard diagnose --format json` on the lab; (exit code, report)."""
-    url = f"http://{host}:{lab.port}/{path.lstrip('/')}"
+    return diagnose_url(lab.nginx_conf, f"http://{host}:{lab.port}/{path.lstrip('/')}",
+                        netns)
+
+
+def diagnose_url(nginx_conf: str, url: str,
+                 netns: str | None = None) -> tuple[int, dict[str, Any]]:
+    """`diagnose --format json --url URL` on that config; (exit code, report)."""
     argv = [sys.executable, "-m", "wizard", "diagnose", "--format", "json",
-            "--nginx-conf", lab.nginx_conf, "--since", "10m", "--url", url,
+            "--nginx-conf", nginx_conf, "--since", "10m", "--url", url,
             "--check-timeout", CHECK_TIMEOUT]
     proc = subprocess.run(in_netns(netns, argv), capture_output=True, text=True,
                           timeout=WIZARD_TIMEOUT, check=False, cwd=REPO)
@@ -140,19 +146,7 @@ def diagnose_port(nginx_conf: str, port: int, path: str) -> tuple[int, dict[str,
     """`diagnose --format json` for the site that is the default server of 127.0.0.1:port
     on a host with several sites (the URL's host is the address: the sites' names do not
     resolve here). Same options as `diagnose`; (exit code, report)."""
-    url = f"http://127.0.0.1:{port}/{path.lstrip('/')}"
-    argv = [sys.executable, "-m", "wizard", "diagnose", "--format", "json",
-            "--nginx-conf", nginx_conf, "--since", "10m", "--url", url,
-            "--check-timeout", CHECK_TIMEOUT]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=WIZARD_TIMEOUT,
-                          check=False, cwd=REPO)
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError(f"diagnose printed no JSON (exit {proc.returncode}):\n"
-                             f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}") from None
-    assert_words_filled(report)
-    return proc.returncode, report
+    return diagnose_url(nginx_conf, f"http://127.0.0.1:{port}/{path.lstrip('/')}")
 
 
 def concurrent_calls(call: Any, count: int) -> list[int | str]:

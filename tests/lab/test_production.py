@@ -398,6 +398,7 @@ def test_precision_over_every_scenario() -> None:
     wrong = [key for key in EXPECTED if first_cause(key) != EXPECTED[key]]
     crowded = [key for key in EXPECTED if len(REPORTED[key]) > 1]
     too_crowded = len(crowded) > MAX_CROWDED_SHARE * len(EXPECTED)
+    print(precision_table())  # the measurement, for `pytest -s` and the note
     assert not wrong and not too_crowded, (
         f"wrong first cause in {len(wrong)} of {len(EXPECTED)} reports: {wrong}\n"
         f"more than one cause in {len(crowded)} of {len(EXPECTED)} reports (at most "
