@@ -77,6 +77,10 @@ def test_php_fpm_stopped_before_the_502_explains_php_fpm_down(make_lab: MakeLab)
     lab.stop_php()  # SIGQUIT: PHP-FPM writes "Finishing ..." and "exiting, bye-bye!"
     stopped = os.stat(lab.phpfpm_log).st_mtime
     assert lab.request("/index.php")[0] == 502
+    # nginx stamps the 502 with its whole second and psutil's start time may read up to a
+    # second early: start PHP-FPM once the clock is past both, so "after" is decidable.
+    failed_second = int(time.time())
+    wait_for(lambda: time.time() >= failed_second + 2, 5.0, "the 502's second to pass")
     # Started again, so the wizard finds this PHP-FPM (and its log) through its master: a
     # stopped one of the lab's own is found by no config the wizard knows.
     lab.start_php()
