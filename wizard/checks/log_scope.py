@@ -14,6 +14,7 @@ from typing import Any
 
 from wizard.checks.url_site import url_server_index
 from wizard.host.facts import Facts
+from wizard.host.phpfpm import listens_at, pool_for_target
 from wizard.host.request import split_url
 
 LOG_CLOCK_STEP = 1.0
@@ -25,7 +26,6 @@ class Site:
 
     host: str
     names: frozenset[str]
-    own_logs: frozenset[str]  # error_log files this server block writes to
     other_logs: frozenset[str]  # error_log files only other server blocks write to
     uses_php: bool
     pools: frozenset[str]  # names of the PHP-FPM pools its fastcgi_pass reaches
@@ -34,12 +34,13 @@ class Site:
 @dataclass(frozen=True)
 class LogScope:
     site: Site | None = None
-    # listen address (socket path or host:port) -> (when its PHP-FPM master started, pid)
-    phpfpm_started: dict[str, tuple[float, int]] = field(default_factory=dict)
-    pool_started: dict[str, tuple[float, int]] = field(default_factory=dict)
+    pools: list[dict[str, Any]] = field(default_factory=list)  # the phpfpm fact's pools
+    # PHP-FPM config file -> (when its running master started, its pid)
+    started: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
-def _clock(epoch: float) -> str:
+def clock(epoch: float) -> str:
+    """An epoch as the local time of day a person compares with their logs."""
     return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
@@ -58,44 +59,17 @@ def _site(facts: Facts, nginx: dict[str, Any], phpfpm: dict[str, Any]) -> Site |
     fastcgi = [p for p in nginx.get("passes") or []
                if p.get("server_index") == index and p.get("kind") == "fastcgi"]
     pools = {str(pool.get("name")) for pool in phpfpm.get("pools") or []
-             for p in fastcgi if _pool_listens_at(pool, p)}
+             for p in fastcgi if listens_at(pool, p.get("socket"), p.get("host"), p.get("port"))}
     return Site(target.host, frozenset(str(n).lower() for n in servers[index].get(
-        "server_names") or []), frozenset(own), frozenset(others - own), bool(fastcgi),
-        frozenset(pools))
-
-
-def _pool_listens_at(pool: dict[str, Any], passed: dict[str, Any]) -> bool:
-    listen = str(pool.get("listen") or "")
-    if passed.get("socket"):
-        return listen == passed["socket"]
-    port = str(passed.get("port") or "")
-    return bool(port) and listen.rsplit(":", 1)[-1] == port
-
-
-def _started(phpfpm: dict[str, Any]) -> tuple[dict[str, tuple[float, int]],
-                                              dict[str, tuple[float, int]]]:
-    by_conf = {m.get("conf"): (float(m["started"]), int(m["pid"]))
-               for m in phpfpm.get("masters") or [] if m.get("started")}
-    by_listen: dict[str, tuple[float, int]] = {}
-    by_pool: dict[str, tuple[float, int]] = {}
-    for pool in phpfpm.get("pools") or []:
-        started = by_conf.get(pool.get("conf"))
-        if started is None:
-            continue
-        listen = str(pool.get("listen") or "")
-        if listen:
-            by_listen[listen] = started
-            if not listen.startswith("/"):  # 9000, 127.0.0.1:9000, [::1]:9000
-                by_listen[":" + listen.rsplit(":", 1)[-1]] = started
-        by_pool[str(pool.get("name"))] = started
-    return by_listen, by_pool
+        "server_names") or []), frozenset(others - own), bool(fastcgi), frozenset(pools))
 
 
 def scope_of(facts: Facts) -> LogScope:
     nginx = facts.try_get("nginx") or {}
     phpfpm = facts.try_get("phpfpm") or {}
-    by_listen, by_pool = _started(phpfpm)
-    return LogScope(_site(facts, nginx, phpfpm), by_listen, by_pool)
+    started = {str(m.get("conf")): (float(m["started"]), int(m["pid"]))
+               for m in phpfpm.get("masters") or [] if m.get("started")}
+    return LogScope(_site(facts, nginx, phpfpm), list(phpfpm.get("pools") or []), started)
 
 
 def _elsewhere(ev: dict[str, Any], site: Site) -> str | None:
@@ -118,32 +92,36 @@ def _elsewhere(ev: dict[str, Any], site: Site) -> str | None:
     return f"for another site ({host or server}), not {site.host}"
 
 
-def _peer(ev: dict[str, Any]) -> str | None:
+def _peer_pool(ev: dict[str, Any], pools: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The PHP-FPM pool an nginx record's FastCGI connection went to, if one listens there."""
     fields = ev.get("fields") or {}
     if fields.get("socket"):
-        return str(fields["socket"])
+        return pool_for_target(pools, str(fields["socket"]), None, None)
     upstream = str(fields.get("upstream") or "")
-    if upstream.startswith("fastcgi://"):
-        return upstream[len("fastcgi://"):].rstrip("/")
-    return None
+    if not upstream.startswith("fastcgi://"):
+        return None
+    host, _, port = upstream[len("fastcgi://"):].rstrip("/").rpartition(":")
+    return pool_for_target(pools, None, host.strip("[]"), int(port)) if port.isdigit() \
+        else None
 
 
 def _before_restart(ev: dict[str, Any], scope: LogScope) -> str | None:
     epoch = ev.get("epoch")
     if not epoch:
         return None
-    fields = ev.get("fields") or {}
     if ev.get("kind") == "php-fpm":
-        started = scope.pool_started.get(str(fields.get("pool"))) if fields.get("pool") \
-            else max(scope.pool_started.values(), default=None)
+        name = (ev.get("fields") or {}).get("pool")
+        pool = next((p for p in scope.pools if p.get("name") == name), None) if name else None
+        # A line of no pool (the master's own) is older than the newest master start.
+        started = scope.started.get(str(pool.get("conf"))) if pool else \
+            None if name else max(scope.started.values(), default=None)
     else:
-        peer = _peer(ev) or ""
-        started = scope.phpfpm_started.get(peer) or (
-            scope.phpfpm_started.get(":" + peer.rsplit(":", 1)[-1]) if ":" in peer else None)
+        pool = _peer_pool(ev, scope.pools)
+        started = scope.started.get(str(pool.get("conf"))) if pool else None
     # Logs stamp whole seconds: a line of the same second as the start may follow it.
     if started is None or epoch + LOG_CLOCK_STEP > started[0]:
         return None
-    return f"before PHP-FPM (master {started[1]}) was started at {_clock(started[0])}"
+    return f"before PHP-FPM (master {started[1]}) was started at {clock(started[0])}"
 
 
 def placement(ev: dict[str, Any], scope: LogScope) -> str | None:

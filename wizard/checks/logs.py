@@ -6,13 +6,12 @@ The ranking rule for every check: the signatures seen near the newest record com
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.checks.base import check
-from wizard.checks.log_scope import LogScope, placement, scope_of
+from wizard.checks.log_scope import LogScope, clock, placement, scope_of
 from wizard.host.facts import Facts
 from wizard.outcome import (
     CIRCUMSTANTIAL,
@@ -189,13 +188,9 @@ def split_current(events: list[dict[str, Any]], scope: LogScope,
         newest = max(g.last for g in groups)
         for g in [g for g in groups if newest - g.last > BURST_SECONDS and g.last]:
             groups.remove(g)
-            why = f"older than the latest failures (last one at {_clock(newest)})"
+            why = f"older than the latest failures (last one at {clock(newest)})"
             history[(g.name, why)] = _history(g.newest, why)
     return groups, list(history.values())[-MAX_HISTORY:]
-
-
-def _clock(epoch: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
 def _summarise(facts: Facts, kind: str, wanted: Callable[[dict[str, Any]], bool]) -> Summary:
