@@ -108,28 +108,32 @@ def _fold(order: list[str], steps: list[Step], entries: dict[str, dict[str, Any]
                            "explanation": entries[consequence]["explanation"]})
 
 
+def _likeliest_first(support: _Support) -> tuple[int, int]:
+    return -support.score, support.first_seen
+
+
 def rank(steps: list[Step]) -> Ranking:
     supports = _supports(steps)
     ruled_out = _ruled_out_by(steps)
     candidates = [s for s in supports.values() if s.primary and s.cause_id not in ruled_out]
-    history: list[dict[str, str]] = []
-    for support in supports.values():
-        if support.primary and support.cause_id in ruled_out:
-            history += _history_of(support, ruled_out[support.cause_id])
     if not candidates:
         # Evidence of a failure now, but every reading of it is ruled out: keep the
         # strongest, so the person sees the failure rather than false comfort.
         candidates = sorted((s for s in supports.values() if s.primary and s.direct),
-                            key=lambda s: (-s.score, s.first_seen))[:1]
-    order = [s.cause_id for s in sorted(candidates, key=lambda s: (-s.score, s.first_seen))]
+                            key=_likeliest_first)[:1]
+    history: list[dict[str, str]] = []
+    for support in supports.values():
+        if support.primary and support.cause_id in ruled_out and support not in candidates:
+            history += _history_of(support, ruled_out[support.cause_id])
+    history += [h.to_json() for step in steps for h in step.history]
+    order = [s.cause_id for s in sorted(candidates, key=_likeliest_first)]
     entries = {s.cause_id: s.entry() for s in candidates}
     _fold(order, steps, entries)
-    for step in steps:
-        history += [h.to_json() for h in step.history if h.to_json() not in history]
     return Ranking([entries[c] for c in order], _unique(history))
 
 
 def _unique(history: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each piece of evidence once, with the first reason given for it."""
     seen: set[tuple[str, str]] = set()
     out = []
     for item in history:
@@ -138,4 +142,3 @@ def _unique(history: list[dict[str, str]]) -> list[dict[str, str]]:
             seen.add(key)
             out.append(item)
     return out
-
