@@ -349,29 +349,6 @@ def _worker_ends(events: list[dict[str, Any]]) -> list[tuple[float, str, dict[st
     return ends
 
 
-def correlate(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Let PHP-FPM's records decide the cause of nginx's ambiguous ones of the same moment.
-
-    "Connection reset by peer" from a FastCGI upstream fits a crash, a kill after
-    request_terminate_timeout or another close; a PHP-FPM record within a second or two
-    ("execution timed out", "exited on signal 11") says which. That cause moves first in
-    the nginx record's causes and `fields.explained_by` names the record. Changes the
-    events in place and returns them."""
-    ends = _worker_ends(events)
-    for ev in events:
-        if ev.get("signature") not in AMBIGUOUS_CLOSE or ev.get("epoch") is None:
-            continue
-        if not str(ev["fields"].get("upstream", "")).startswith("fastcgi://"):
-            continue
-        near = [(abs(t - ev["epoch"]), cause, end) for t, cause, end in ends
-                if abs(t - ev["epoch"]) <= SAME_MOMENT_SECONDS]
-        if near:
-            _gap, cause, end = min(near, key=lambda item: item[0])
-            ev["causes"] = [cause] + [c for c in ev["causes"] if c != cause]
-            ev["fields"]["explained_by"] = end["line"][:300]
-    return events
-
-
 # "no live upstreams" / "upstream server temporarily disabled" only say that nginx marked
 # the servers failed (max_fails); the failures that marked them are the cause.
 MARKED_FAILED = {"no_live_upstreams", "upstream_server_disabled"}
@@ -404,6 +381,30 @@ def explain_marked_failed(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ev["causes"] = [cause] + [c for c in ev["causes"] if c != cause]
             ev["fields"]["explained_by"] = before["line"][:300]
     return events
+
+
+def correlate(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Let PHP-FPM's records decide the cause of nginx's ambiguous ones of the same moment.
+
+    "Connection reset by peer" from a FastCGI upstream fits a crash, a kill after
+    request_terminate_timeout or another close; a PHP-FPM record within a second or two
+    ("execution timed out", "exited on signal 11") says which. That cause moves first in
+    the nginx record's causes and `fields.explained_by` names the record. Likewise "no
+    live upstreams" takes the cause of the failures before it (explain_marked_failed).
+    Changes the events in place and returns them; they must be in time order."""
+    ends = _worker_ends(events)
+    for ev in events:
+        if ev.get("signature") not in AMBIGUOUS_CLOSE or ev.get("epoch") is None:
+            continue
+        if not str(ev["fields"].get("upstream", "")).startswith("fastcgi://"):
+            continue
+        near = [(abs(t - ev["epoch"]), cause, end) for t, cause, end in ends
+                if abs(t - ev["epoch"]) <= SAME_MOMENT_SECONDS]
+        if near:
+            _gap, cause, end = min(near, key=lambda item: item[0])
+            ev["causes"] = [cause] + [c for c in ev["causes"] if c != cause]
+            ev["fields"]["explained_by"] = end["line"][:300]
+    return explain_marked_failed(events)
 
 
 def read_after_mark(target: str, kind: str, offset: int) -> Window:
@@ -445,7 +446,7 @@ def error_log_events(facts: Facts) -> dict[str, Any]:
     windows += [_read(t, "php-fpm", facts, now) for t in _phpfpm_targets(facts)]
     events = [ev for win in windows for ev in win.records]
     events.sort(key=lambda ev: ev["epoch"] if ev["epoch"] is not None else now)
-    explain_marked_failed(correlate(events))
+    correlate(events)
     return {"now": now, "since_seconds": since, "files": [w.status_json() for w in windows],
             "after_fix": facts.options.logs_after_time,
             "events": events[-MAX_EVENTS:]}

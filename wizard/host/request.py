@@ -171,6 +171,7 @@ def _with_marking_failures(facts: Facts, fresh: list[dict[str, Any]]) -> list[di
     if not any(ev.get("signature") in MARKED_FAILED for ev in fresh):
         return fresh
     window = (facts.try_get("error_log_events") or {}).get("events") or []
-    earlier = [ev for ev in window if ev.get("line") not in {f.get("line") for f in fresh}]
+    fresh_lines = {ev.get("line") for ev in fresh}
+    earlier = [ev for ev in window if ev.get("line") not in fresh_lines]
     merged = explain_marked_failed([*earlier, *fresh])
     return merged[len(earlier):]
