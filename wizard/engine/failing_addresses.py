@@ -26,7 +26,7 @@ from typing import Any
 from wizard.checks.server_name import NAMED, match_server
 from wizard.engine.transcript import Transcript
 from wizard.host.facts import Facts
-from wizard.host.failing_request import SAFE_METHODS
+from wizard.host.failing_request import SAFE_METHODS, connect_address
 from wizard.host.request import split_url
 from wizard.signatures import ERROR_LEVELS
 
@@ -37,7 +37,6 @@ SAME_CONNECTION_SECONDS = 120.0  # nginx may log several records for one request
 URL_FACTS = ("url_request", "dns", "firewall")
 _REQUEST_LINE = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/\S*)(?: HTTP/[\d.]+)?$")
 _CONNECTION = re.compile(r"^\S+ \S+ \[\w+\] \d+#\d+: \*(?P<conn>\d+) ")
-_LOOPBACK_FOR = {"*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "::1"}
 
 
 @dataclass
@@ -221,8 +220,7 @@ def _site_name(server: dict[str, Any], listen: dict[str, Any]) -> str:
     for name in server.get("server_names") or []:
         if name and name != "_" and not name.startswith(("~", ".")) and "*" not in name:
             return str(name).lower()
-    address = str(listen.get("address") or "*")
-    return _LOOPBACK_FOR.get(address, address.strip("[]"))
+    return connect_address(listen) or str(listen.get("address"))
 
 
 def visitor_url(scheme: str, host: str, port: int, path: str) -> str:
@@ -301,10 +299,7 @@ def _this_nginx(host: str, port: int, facts: Facts) -> str | None:
     servers = (facts.try_get("nginx") or {}).get("servers") or []
     server = _server_for(host, port, servers)
     listen = _listen_for(server, port) if server else None
-    if listen is None or str(listen.get("address") or "").startswith("unix:"):
-        return None
-    address = str(listen.get("address") or "*")
-    return _LOOPBACK_FOR.get(address, address.strip("[]"))
+    return connect_address(listen) if listen else None
 
 
 def report_line(addresses: list[FailingAddress], markdown: bool = False) -> str | None:

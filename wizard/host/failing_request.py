@@ -53,6 +53,15 @@ def _server_for(name: str, port: int | None, servers: list[dict[str, Any]]
     return servers[0] if len(servers) == 1 or (servers and port is not None) else None
 
 
+def connect_address(listen: dict[str, Any]) -> str | None:
+    """Where to connect to reach a listen directive: its address, loopback for a wildcard;
+    None for a unix socket (no HTTP request goes there)."""
+    address = str(listen.get("address") or "*")
+    if address.startswith("unix:"):
+        return None
+    return _LOOPBACK_FOR.get(address, address.strip("[]"))
+
+
 def _listen_for(server: dict[str, Any], port: int | None) -> dict[str, Any] | None:
     listens = [li for li in server.get("listen") or [] if li.get("port")]
     if port is not None:
@@ -73,10 +82,9 @@ def from_log(fields: dict[str, Any], nginx: dict[str, Any]) -> FailingRequest | 
     listen = _listen_for(server, port) if server else None
     if listen is None:
         return None
-    address = str(listen.get("address") or "*")
-    if address.startswith("unix:"):
+    connect = connect_address(listen)
+    if connect is None:
         return None
-    connect = _LOOPBACK_FOR.get(address, address.strip("[]"))
     scheme = "https" if listen.get("ssl") else "http"
     shown = host or connect
     default = 443 if scheme == "https" else 80
