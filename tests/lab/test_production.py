@@ -263,6 +263,8 @@ def test_app_socket_only_root_may_open(make_host: MakeHost) -> None:
     assert_first_cause(code, report, "socket_permission",
                        ("error_log", line),
                        ("probe", "connecting as www-data (uid 33): permission denied"))
+    # The group's only server fails for that reason: it is not also "down".
+    assert REPORTED["app_socket_root_only"] == ["socket_permission"], explain(report)
 
 
 @scenario(api_group_hangs="upstream_timeout")
