@@ -45,7 +45,7 @@ def test_yaml_syntax_error_names_the_line() -> None:
 def test_unknown_key_names_its_line_and_the_known_keys() -> None:
     errs = errors_of(GOOD.replace("    kind: end\n", "    kind: end\n    colour: red\n"))
     assert errs == [
-        "f.yaml:12: unknown key 'colour' in flow.nodes[1] (known: cause, check, choices, "
+        "f.yaml:12: unknown key 'colour' in flow.nodes[1] (known: ask_if, cause, check, choices, "
         "default, default_choice, fixes, id, kind, next, on, question, text, title)"
     ]
 

@@ -117,6 +117,7 @@ class Session:
         self.transcript = Transcript(flow=flow.flow, options=facts.options.to_json())
         self.current: str | None = flow.start
         self.cancel_event = threading.Event()
+        self.answers: dict[str, str] = {}  # what the person answered in this session
         self._nodes = flow.by_id
 
     @property
@@ -126,8 +127,9 @@ class Session:
     def cancel(self) -> None:
         self.cancel_event.set()
 
-    def advance(self, answer: str | None = None) -> Step | None:
-        """Run the current node and move on. Returns its step, or None when finished."""
+    def advance(self, answer: str | None = None, assume: bool = False) -> Step | None:
+        """Run the current node and move on. Returns its step, or None when finished.
+        `assume`: a question nobody answered yet takes its default_choice (marked so)."""
         if self.current is None:
             return None
         if len(self.transcript.steps) >= MAX_STEPS:
@@ -139,7 +141,7 @@ class Session:
         if node.kind == "check":
             step, nxt = self._run_check_node(node)
         elif node.kind == "ask":
-            step, nxt = self._run_ask_node(node, answer)
+            step, nxt = self._run_ask_node(node, answer, assume)
         else:
             step, nxt = self._run_text_node(node)
         self.transcript.steps.append(step)
@@ -169,6 +171,54 @@ class Session:
         except AnswerRequired as exc:
             self._stop(str(exc))
         return self.transcript
+
+    def run_ahead(self, stop: threading.Event) -> None:
+        """Run every node no person is needed for, in order: checks, notes, and questions
+        by their safe default_choice (marked `assumed`, asked when the walk reaches
+        them). Ends at the flow's end, at a question without a default, or on `stop`."""
+        try:
+            while not self.finished and not stop.is_set():
+                self.advance(assume=True)
+        except AnswerRequired:
+            pass  # the walk waits at this question for the person (AnswerNeeded was sent)
+
+    def answer(self, node_id: str, key: str) -> bool:
+        """The person's answer to an ask node, kept for this session. An answer to a
+        question taken by default either confirms it, or cuts the walk back to that
+        question so it runs on from the new answer. True when the walk must run on."""
+        node = self._nodes[node_id]
+        if all(choice.key != key for choice in node.choices):
+            raise AnswerRequired(f"{key!r} is not an answer to {node_id!r}")
+        self.answers[node_id] = key
+        steps = self.transcript.steps
+        index = next((i for i in range(len(steps) - 1, -1, -1) if steps[i].node == node_id),
+                     None)
+        if index is None:
+            return self.current == node_id
+        if steps[index].result == key and steps[index].status != Status.SKIPPED:
+            steps[index].assumed = False
+            return False
+        self.transcript.steps = steps[:index]  # a new list: readers on other threads
+        self.current = node_id
+        self.transcript.finished, self.transcript.error = None, None
+        return True
+
+    def restart(self) -> None:
+        """Walk again from the start, dropping the steps so far: nothing on the host
+        changed, but what the walk reads did (the address to request became known)."""
+        self.transcript.steps = []
+        self.transcript.finished, self.transcript.error = None, None
+        self.current = self.flow.start
+
+    def start_over(self) -> None:
+        """After a fix changed the host, walk again from the start on fresh facts (the
+        logs count only lines written since the fix; see prove). The walk so far is kept
+        in the transcript as an earlier walk; the person's answers still hold."""
+        self.transcript.earlier_walks.append(self.transcript.steps)
+        self.transcript.steps = []
+        self.transcript.finished, self.transcript.error = None, None
+        self.current = self.flow.start
+        self.facts.invalidate()
 
     def rerun(self, node_id: str) -> Step:
         """Run a check node again on fresh facts (after a fix) without moving the walk."""
@@ -311,9 +361,13 @@ class Session:
         )
         return step, outcome.next
 
-    def _run_ask_node(self, node: Node, answer: str | None) -> tuple[Step, str | None]:
-        key = answer or self.facts.options.answers.get(node.id)
-        if key is None and self.headless:
+    def _run_ask_node(self, node: Node, answer: str | None,
+                      assume: bool = False) -> tuple[Step, str | None]:
+        key = answer or self.answers.get(node.id) or self.facts.options.answers.get(node.id)
+        if key is None and node.ask_if and not self._reason_to_ask(node):
+            return self._not_asked(node)
+        assumed = key is None and (self.headless or assume) and bool(node.default_choice)
+        if assumed:
             key = node.default_choice
         if key is None:
             self.on_event(AnswerNeeded(node.id))
@@ -323,7 +377,25 @@ class Session:
         if choice is None:
             keys = ", ".join(c.key for c in node.choices)
             raise AnswerRequired(f"{key!r} is not an answer to {node.id!r} (one of: {keys})")
-        return self._answered(node, choice), choice.next
+        step = self._answered(node, choice)
+        step.assumed = assumed
+        return step, choice.next
+
+    def _reason_to_ask(self, node: Node) -> bool:
+        """Did a check this walk ran end with one of the results `ask_if` lists?"""
+        return any(step.node in node.ask_if and step.result in node.ask_if[step.node]
+                   for step in self.transcript.steps)
+
+    def _not_asked(self, node: Node) -> tuple[Step, str | None]:
+        """No check found a reason to ask: go on as the default answer would, adding
+        nothing to the diagnosis (the default's cause, if any, is not assumed)."""
+        choice = next(c for c in node.choices if c.key == node.default_choice)
+        return Step(
+            node=node.id, kind=node.kind, title=node.title, question=node.question,
+            status=Status.SKIPPED, result=None, assumed=True,
+            summary="Not asked: no check found a sign of it.",
+            text="Not asked: no check found a sign of it.", started=time.time(),
+        ), choice.next
 
     def _answered(self, node: Node, choice: Choice) -> Step:
         return Step(

@@ -44,6 +44,9 @@ class Step:
     fixes: list[FixOffer] = field(default_factory=list)
     started: float = 0.0
     duration: float = 0.0
+    # An ask answered by its default_choice, not (yet) by a person: headless, while the
+    # TUI's checks run ahead of the walk, or when no check gave a reason to ask it.
+    assumed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -62,10 +65,13 @@ class Transcript:
     steps: list[Step] = field(default_factory=list)
     fixes: list[AppliedFix] = field(default_factory=list)
     error: str | None = None  # why the walk could not finish
+    # The steps of each walk made before a fix changed the host; `steps` is the newest.
+    earlier_walks: list[list[Step]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "flow": self.flow, "options": self.options, "started": self.started,
             "finished": self.finished, "steps": [s.to_json() for s in self.steps],
             "fixes": [asdict(f) for f in self.fixes], "error": self.error,
+            "earlier_walks": [[s.to_json() for s in walk] for walk in self.earlier_walks],
         }

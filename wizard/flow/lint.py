@@ -6,6 +6,9 @@ handle; `next` pointing nowhere; nodes no path reaches; loops with no way out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from wizard.causes import CAUSES
 from wizard.checks import load_all as load_checks
 from wizard.checks.base import IMPLICIT_RESULTS
@@ -76,12 +79,28 @@ def lint_flow(flow: Flow) -> list[FlowError]:
             fix_refs(choice.fixes)
         cause_ref(node.cause, node.line)
         fix_refs(node.fixes)
+        _ask_if_refs(node, nodes, checks, err)
         for target, line in _edges(node):
             if target is not None and target not in nodes:
                 err(line, f"`next: {target}` points to no node")
 
     errors.extend(_graph_errors(flow))
     return sorted(errors, key=lambda e: e.line)
+
+
+def _ask_if_refs(node: Node, nodes: dict[str, Node], checks: dict[str, Any],
+                 err: Callable[[int, str], None]) -> None:
+    """`ask_if` names check nodes and results those checks can return."""
+    for node_id, results in node.ask_if.items():
+        target = nodes.get(node_id)
+        if target is None or target.kind != "check":
+            err(node.line, f"`ask_if` names {node_id!r}, which is not a check node")
+            continue
+        spec = checks.get(target.check or "")
+        declared = {**IMPLICIT_RESULTS, **spec.results} if spec else {}
+        for result in results:
+            if spec and result not in declared:
+                err(node.line, f"`ask_if`: check {spec.name} never returns {result!r}")
 
 
 def _graph_errors(flow: Flow) -> list[FlowError]:

@@ -166,7 +166,12 @@ def _node_shape(node: Node) -> list[tuple[int, str]]:
                 problems.append((choice.line, f"choice key {choice.key!r} is used twice"))
         if node.default_choice and node.default_choice not in keys:
             problems.append((node.line, f"default_choice {node.default_choice!r} is not a choice"))
-    elif node.choices or node.default_choice:
+        if node.ask_if and not node.default_choice:
+            problems.append((node.line, f"ask node {name!r} has `ask_if` but no `default_choice` "
+                                        "to take when it is not asked"))
+    elif node.ask_if:
+        problems.append((node.line, f"`ask_if` belongs to ask nodes, not to {name!r}"))
+    if node.kind != "ask" and (node.choices or node.default_choice):
         problems.append((node.line, f"`choices` belong to ask nodes, not to {name!r}"))
     if node.kind == "end" and node.next:
         problems.append((node.line, f"end node {name!r} cannot have `next`"))

@@ -76,7 +76,13 @@ class Node:
         factory=dict)
     default: Outcome | None = doc("Outcome for results not listed under `on` (kind: check).")
     choices: list[Choice] = doc("Answers (kind: ask).", factory=list)
-    default_choice: str | None = doc("Key of the answer used headless when none is given.")
+    default_choice: str | None = doc(
+        "Key of the answer taken until the person answers (headless, and while the checks "
+        "run ahead in the TUI). Make it the safe one: 'No, or I do not know'.")
+    ask_if: dict[str, list[str]] = doc(
+        "Ask only when an earlier check found a reason to: check node id -> its results "
+        "(e.g. {phpfpm_capacity: [low]}). When none matched, the question is not asked and "
+        "the walk goes on as if default_choice was picked.", factory=dict)
     text: str = doc("What to tell the person (kind: info and end).", "")
     cause: str | None = doc("Cause id this node establishes (kind: end).")
     fixes: list[FixRef] = doc("Fixes to offer (kind: info and end).", factory=list)
