@@ -62,20 +62,41 @@ _UPSTREAM_WHILE = rf".* while {UPSTREAM_ACTION}"
 
 # --- the catalogue --------------------------------------------------------------------
 
+# In the words below, "{the upstream}" stands for the program behind the address when it
+# is known ("gunicorn", "PHP-FPM"), and reads as the words in the braces when it is not.
+_PROGRAM = re.compile(r"\{([^{}]+)\}")
+
+
+def name_program(words: str, program: str | None = None) -> str:
+    """The words with each {placeholder} said as the program, or as written without it."""
+    return _PROGRAM.sub(lambda m: program or m.group(1), words)
+
+
 @dataclass(frozen=True)
 class Signature:
     name: str
     log: str  # which program writes it: "nginx", "php-fpm" or "php"
     pattern: re.Pattern[str]
     causes: tuple[str, ...]  # cause ids (CONTRACTS.md), most likely first
-    explanation: str
+    explanation: str  # what the record means, in general words
     origin: str  # where the text comes from in the program's source
     anchored: bool = True  # match at the start of the message, not anywhere in it
+    said: str = ""  # what the record says, in a few words ("the upstream did not answer")
+    template: str = ""  # the explanation with {the upstream} where the program fits
+
+    def explained(self, program: str | None = None) -> str:
+        """The explanation, naming the program behind the address when it is known."""
+        return name_program(self.template or self.explanation, program)
+
+    def says(self, program: str | None = None) -> str:
+        """What the record says in a few words, naming the program when it is known."""
+        return name_program(self.said, program)
 
 
 def _sig(name: str, log: str, regex: str, causes: tuple[str, ...], explanation: str,
-         origin: str, anchored: bool = True) -> Signature:
-    return Signature(name, log, re.compile(regex, re.S), causes, explanation, origin, anchored)
+         origin: str, anchored: bool = True, said: str = "") -> Signature:
+    return Signature(name, log, re.compile(regex, re.S), causes, name_program(explanation),
+                     origin, anchored, said, explanation)
 
 
 _CONNECT = r"connect\(\) (?:to (?P<peer>\S+) )?failed"
@@ -93,284 +114,332 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("upstream_socket_missing", "nginx",
          _UNIX_CONNECT + r" \(\d+: No such file or directory\)",
          ("php_fpm_down", "upstream_address_mismatch"),
-         "nginx tried the upstream's unix socket and the socket file does not exist: the "
-         "program that should create it (PHP-FPM, an app server) is not running, or it "
-         "creates its socket at another path.",
-         'ngx_event_connect.c: "connect() to %V failed" with ENOENT'),
+         "nginx tried to connect to the unix socket of {the upstream}, and the socket file "
+         "does not exist: {the program that should create it (PHP-FPM, an app server)} is "
+         "not running, or creates its socket at another path.",
+         'ngx_event_connect.c: "connect() to %V failed" with ENOENT',
+         said="the socket file of {the upstream} does not exist"),
     _sig("socket_permission_denied", "nginx",
          _UNIX_CONNECT + r" \(\d+: Permission denied\)",
          ("socket_permission", "mac_denied"),
-         "The unix socket exists but nginx's worker user may not open it: its owner, group "
-         "or mode (listen.owner / listen.group / listen.mode in the pool) keep nginx out.",
-         'ngx_event_connect.c: "connect() to %V failed" with EACCES'),
+         "The unix socket of {the upstream} exists, but nginx's worker user may not open it: "
+         "its owner, group or mode keep nginx out (for PHP-FPM: listen.owner, listen.group "
+         "and listen.mode in the pool).",
+         'ngx_event_connect.c: "connect() to %V failed" with EACCES',
+         said="nginx's worker user may not open the socket of {the upstream}"),
     _sig("upstream_socket_refused", "nginx",
          _UNIX_CONNECT + r" \(\d+: Connection refused\)",
          ("php_fpm_down", "upstream_down"),
-         "The socket file exists but nothing accepts connections on it: the backend that "
-         "created it has stopped or crashed and left the file behind.",
-         'ngx_event_connect.c: "connect() to %V failed" with ECONNREFUSED'),
+         "The socket file exists but nothing accepts connections on it: {the backend that "
+         "created it} has stopped or crashed and left the file behind.",
+         'ngx_event_connect.c: "connect() to %V failed" with ECONNREFUSED',
+         said="nothing accepts connections on the socket of {the upstream}"),
     _sig("upstream_socket_backlog_full", "nginx",
          _UNIX_CONNECT + r" \(\d+: Resource temporarily unavailable\)",
          ("php_fpm_saturated", "resource_exhaustion"),
-         "The backend's socket queue is full (Linux answers EAGAIN instead of 'refused'): "
-         "every worker is busy and the waiting list (listen.backlog) overflowed.",
-         'ngx_event_connect.c: "connect() to %V failed" with EAGAIN (Linux, unix sockets)'),
+         "The connection queue on the socket of {the backend} is full (Linux answers EAGAIN "
+         "instead of 'refused'): every worker is busy and the waiting list (listen.backlog) "
+         "overflowed.",
+         'ngx_event_connect.c: "connect() to %V failed" with EAGAIN (Linux, unix sockets)',
+         said="the connection queue on the socket of {the upstream} is full"),
     _sig("upstream_refused", "nginx",
          _CONNECT + r" \(\d+: Connection refused\)" + _UPSTREAM_WHILE,
          ("php_fpm_down", "upstream_down", "upstream_address_mismatch", "firewall_blocking"),
-         "Nothing listens on the upstream's address and port: the backend is down, listens "
-         "on another address, or a firewall rejects the connection.",
+         "Nothing listens on the address and port of {the upstream}: {the backend} is down, "
+         "listens on another address, or a firewall rejects the connection.",
          'ngx_http_upstream.c: "connect() failed"; ngx_event_connect.c: "connect() to %V failed"'
-         " with ECONNREFUSED"),
+         " with ECONNREFUSED",
+         said="the connection to {the upstream} was refused"),
     _sig("upstream_ipv6_unavailable", "nginx",
          r"connect\(\) to (?P<peer>\[[0-9a-fA-F:.]*\]:\d+) failed "
          r"\(\d+: Cannot assign requested address\)",
          ("upstream_address_mismatch",),
          "nginx tried an IPv6 address (often 'localhost' resolving to ::1) on a host without "
-         "IPv6; point the *_pass at 127.0.0.1 instead.",
-         'ngx_event_connect.c: "connect() to %V failed" with EADDRNOTAVAIL'),
+         "IPv6; point proxy_pass (or fastcgi_pass) at 127.0.0.1 instead.",
+         'ngx_event_connect.c: "connect() to %V failed" with EADDRNOTAVAIL',
+         said="nginx tried an IPv6 address this host does not have"),
     _sig("upstream_local_ports_exhausted", "nginx",
          _CONNECT + r" \(\d+: Cannot assign requested address\)",
          ("resource_exhaustion",),
-         "nginx has no free local port left to open another connection to the upstream "
+         "nginx has no free local port left to open another connection to {the upstream} "
          "(too many connections in TIME_WAIT); enable upstream keepalive.",
-         'ngx_event_connect.c: "connect() to %V failed" with EADDRNOTAVAIL'),
+         'ngx_event_connect.c: "connect() to %V failed" with EADDRNOTAVAIL',
+         said="nginx ran out of local ports for connections to {the upstream}"),
     _sig("upstream_unreachable", "nginx",
          _CONNECT + r" \(\d+: (?:No route to host|Network is unreachable|Host is down|"
          r"Network is down)\)",
          ("firewall_blocking", "upstream_down"),
-         "The network path to the upstream is blocked or missing: a firewall rejects it, or "
+         "The network path to {the upstream} is blocked or missing: a firewall rejects it, or "
          "the upstream host is down or unreachable.",
-         'ngx_event_connect.c: "connect() to %V failed" with EHOSTUNREACH / ENETUNREACH'),
+         'ngx_event_connect.c: "connect() to %V failed" with EHOSTUNREACH / ENETUNREACH',
+         said="there is no network path to {the upstream}"),
     _sig("upstream_connect_forbidden", "nginx",
          _TCP_CONNECT + r" \(\d+: Permission denied\)",
          ("mac_denied", "firewall_blocking"),
-         "The system forbade nginx to connect to a network upstream: usually SELinux "
+         "The system forbade nginx to connect to {a network upstream}: usually SELinux "
          "(httpd_can_network_connect off) or a local security policy.",
-         'ngx_event_connect.c: "connect() to %V failed" with EACCES'),
+         'ngx_event_connect.c: "connect() to %V failed" with EACCES',
+         said="the system forbade nginx to connect to {the upstream}"),
     _sig("upstream_timed_out_connecting", "nginx",
          r"(?:upstream timed out|" + _CONNECT + r") \(\d+: Connection timed out\)"
          r".* while connecting to upstream",
          ("upstream_timeout", "firewall_blocking", "upstream_down"),
-         "The upstream never answered the connection attempt within proxy/fastcgi_connect_"
+         "{The upstream} never answered the connection attempt within proxy/fastcgi_connect_"
          "timeout: a firewall silently drops the packets, or the host is down or overloaded.",
-         'ngx_http_upstream.c: "upstream timed out" (ETIMEDOUT) while connecting to upstream'),
+         'ngx_http_upstream.c: "upstream timed out" (ETIMEDOUT) while connecting to upstream',
+         said="connecting to {the upstream} timed out"),
     _sig("upstream_connect_failed", "nginx",
          _CONNECT + r" \(\d+: [^)]*\)" + _UPSTREAM_WHILE,
          ("upstream_down",),
-         "nginx could not open a connection to the upstream.",
-         'ngx_event_connect.c: "connect() to %V failed" (other errors)'),
+         "nginx could not open a connection to {the upstream}.",
+         'ngx_event_connect.c: "connect() to %V failed" (other errors)',
+         said="nginx could not connect to {the upstream}"),
     _sig("no_live_upstreams", "nginx",
          r"no live upstreams",
          ("upstream_down",),
          "Every server of the upstream group was marked failed after earlier errors "
          "(max_fails / fail_timeout), so nginx did not even try: look for the errors before.",
-         'ngx_http_upstream.c: "no live upstreams"'),
+         'ngx_http_upstream.c: "no live upstreams"',
+         said="no server of an upstream group was left to try"),
     _sig("upstream_server_disabled", "nginx",
          r"upstream server temporarily disabled",
          ("upstream_down",),
          "One server of an upstream group failed max_fails times and is skipped for "
          "fail_timeout.",
-         'ngx_http_upstream_round_robin.c: "upstream server temporarily disabled"'),
+         'ngx_http_upstream_round_robin.c: "upstream server temporarily disabled"',
+         said="a server of an upstream group was taken out after failing"),
     # -- nginx: waiting for / reading the answer --
     _sig("upstream_timed_out_reading", "nginx",
          r"upstream timed out \(\d+: [^)]*\) while "
          r"(?:reading response header from upstream|reading upstream|"
          r"proxying upgraded connection)",
          ("upstream_timeout", "php_fpm_saturated"),
-         "The upstream accepted the request but sent no answer within proxy/fastcgi_read_"
-         "timeout: the script or backend is too slow, or all its workers are busy.",
-         'ngx_http_upstream.c: "upstream timed out" (ETIMEDOUT)'),
+         "{The upstream} accepted the request but sent no answer within proxy/fastcgi_read_"
+         "timeout: the request takes too long there, or all its workers are busy.",
+         'ngx_http_upstream.c: "upstream timed out" (ETIMEDOUT)',
+         said="{the upstream} did not answer in time"),
     _sig("upstream_timed_out_sending", "nginx",
          r"upstream timed out \(\d+: [^)]*\) while sending request to upstream",
          ("upstream_timeout", "php_fpm_saturated"),
-         "The upstream stopped reading the request body within proxy/fastcgi_send_timeout.",
-         'ngx_http_upstream.c: "upstream timed out" while sending request to upstream'),
+         "{The upstream} stopped reading the request body within proxy/fastcgi_send_timeout.",
+         'ngx_http_upstream.c: "upstream timed out" while sending request to upstream',
+         said="{the upstream} did not take the request in time"),
     _sig("upstream_reset", "nginx",
          _IO + r" \(\d+: Connection reset by peer\)" + _UPSTREAM_WHILE,
          ("upstream_crash", "upstream_closed", "php_fpm_timeout"),
-         "The upstream reset the connection before answering: its worker crashed or was "
+         "{The upstream} reset the connection before answering: its worker crashed or was "
          "killed (for example by request_terminate_timeout), or it refused the request.",
-         'ngx_recv.c "recv() failed" / ngx_readv_chain.c "readv() failed" with ECONNRESET'),
+         'ngx_recv.c "recv() failed" / ngx_readv_chain.c "readv() failed" with ECONNRESET',
+         said="{the upstream} reset the connection before answering"),
     _sig("upstream_broken_pipe", "nginx",
          _IO + r" \(\d+: Broken pipe\)" + _UPSTREAM_WHILE,
          ("upstream_closed", "upstream_crash"),
-         "The upstream closed the connection while nginx was still sending the request.",
-         'ngx_writev_chain.c: "writev() failed" with EPIPE'),
+         "{The upstream} closed the connection while nginx was still sending the request.",
+         'ngx_writev_chain.c: "writev() failed" with EPIPE',
+         said="{the upstream} closed the connection while nginx was sending the request"),
     _sig("upstream_prematurely_closed", "nginx",
          r"upstream prematurely closed (?:connection|FastCGI stdout|FastCGI request)",
          ("upstream_crash", "upstream_closed", "php_fpm_timeout"),
-         "The upstream hung up before sending a complete answer: its worker crashed, was "
+         "{The upstream} hung up before sending a complete answer: its worker crashed, was "
          "killed for running too long, or closed the connection on purpose.",
          'ngx_http_upstream.c: "upstream prematurely closed connection"; '
-         'ngx_http_fastcgi_module.c: "upstream prematurely closed FastCGI stdout"'),
+         'ngx_http_fastcgi_module.c: "upstream prematurely closed FastCGI stdout"',
+         said="{the upstream} closed the connection before its answer was complete"),
     _sig("upstream_read_failed", "nginx",
          _IO + r" \(\d+: [^)]*\)" + _UPSTREAM_WHILE,
          ("upstream_closed",),
-         "Reading from or writing to the upstream connection failed.",
-         'ngx_recv.c: "recv() failed" (other errors)'),
+         "Reading from or writing to the connection to {the upstream} failed.",
+         'ngx_recv.c: "recv() failed" (other errors)',
+         said="reading from {the upstream} failed"),
     _sig("upstream_header_too_big", "nginx",
          r"upstream sent too big header",
          ("header_too_big",),
-         "The upstream's response headers (often many or large cookies) do not fit in "
+         "The response headers of {the upstream} (often many or large cookies) do not fit in "
          "proxy_buffer_size / fastcgi_buffer_size.",
-         'ngx_http_upstream.c: "upstream sent too big header"'),
+         'ngx_http_upstream.c: "upstream sent too big header"',
+         said="the response header of {the upstream} is too big for nginx's buffer"),
     _sig("fastcgi_protocol_mismatch", "nginx",
          r"upstream sent (?:unsupported FastCGI protocol version: \d+|invalid FastCGI "
          r"record type: \d+|unexpected FastCGI request id (?:high|low) byte: \d+)",
          ("upstream_address_mismatch", "invalid_response"),
-         "What answered is not a FastCGI server: fastcgi_pass points at an HTTP server "
+         "{What answered} is not a FastCGI server: fastcgi_pass points at an HTTP server "
          "(version 72 is the 'H' of 'HTTP/1.1') or at another service.",
-         'ngx_http_fastcgi_module.c: "upstream sent unsupported FastCGI protocol version: %d"'),
+         'ngx_http_fastcgi_module.c: "upstream sent unsupported FastCGI protocol version: %d"',
+         said="{what answered at the FastCGI address} does not speak FastCGI"),
     _sig("upstream_invalid_header", "nginx",
          r"upstream sent (?:invalid header|no valid HTTP/1\.0 header|invalid status|"
          r"duplicate header line|\"Content-Length\" and \"Transfer-Encoding\"|unknown "
          r"\"Transfer-Encoding\"|invalid \"Content-Length\" header|invalid chunked response|"
          r"unexpected FastCGI record|invalid \")",
          ("invalid_response", "upstream_address_mismatch"),
-         "The upstream answered with something that is not a valid HTTP or FastCGI response "
+         "{The upstream} answered with something that is not a valid HTTP or FastCGI response "
          "(a wrong protocol on that port, or a broken backend).",
          'ngx_http_proxy_module.c: "upstream sent no valid HTTP/1.0 header", '
-         '"upstream sent invalid header: ..."'),
+         '"upstream sent invalid header: ..."',
+         said="{the upstream} sent an answer that is not valid HTTP or FastCGI"),
     # -- nginx: TLS to the upstream (ngx_event_openssl.c, ngx_http_upstream.c) --
     _sig("upstream_ssl_verify_failed", "nginx",
          r"upstream SSL certificate (?:verify error: \(\d+:[^)]*\)|does not match \"[^\"]*\")",
          ("upstream_tls",),
-         "The upstream's TLS certificate was rejected (proxy_ssl_verify): it is expired, "
+         "The TLS certificate of {the upstream} was rejected (proxy_ssl_verify): it is expired, "
          "self-signed, or issued for another name.",
-         'ngx_http_upstream.c: "upstream SSL certificate verify error: (%l:%s)"'),
+         'ngx_http_upstream.c: "upstream SSL certificate verify error: (%l:%s)"',
+         said="the TLS certificate of {the upstream} was rejected"),
     _sig("upstream_ssl_handshake_failed", "nginx",
          r"(?:SSL_do_handshake\(\) failed|peer closed connection in SSL handshake)"
          r".* while SSL handshaking to upstream",
          ("upstream_tls",),
-         "The TLS handshake with the https upstream failed: it does not speak TLS on that "
+         "The TLS handshake with {the https upstream} failed: it does not speak TLS on that "
          "port ('wrong version number'), or nginx and it share no protocol, cipher or SNI.",
          'ngx_event_openssl.c: "SSL_do_handshake() failed", '
-         '"peer closed connection in SSL handshake"'),
+         '"peer closed connection in SSL handshake"',
+         said="the TLS handshake with {the upstream} failed"),
     # -- nginx: names (ngx_resolver.c, ngx_http_upstream.c, ngx_parse_url) --
     _sig("upstream_host_not_found", "nginx",
          r"(?P<name>\S+) could not be resolved \(\d+: [^)]*\)",
          ("upstream_dns",),
          "nginx's resolver could not turn the upstream's host name into an address.",
-         'ngx_http_upstream.c: "%V could not be resolved (%i: %s)"'),
+         'ngx_http_upstream.c: "%V could not be resolved (%i: %s)"',
+         said="an upstream host name does not resolve"),
     _sig("upstream_no_resolver", "nginx",
          r"no resolver defined to resolve (?P<name>\S+)",
          ("upstream_dns", "nginx_config_invalid"),
-         "The *_pass contains a variable host name but no `resolver` is configured.",
-         'ngx_http_upstream.c: "no resolver defined to resolve %V"'),
+         "A proxy_pass (or other pass) names its host with a variable, and no `resolver` "
+         "is configured to look it up.",
+         'ngx_http_upstream.c: "no resolver defined to resolve %V"',
+         said="a host name in a proxy_pass needs a resolver, and none is set"),
     _sig("config_host_not_found", "nginx",
          r"host not found in upstream \"(?P<name>[^\"]*)\"",
          ("nginx_config_invalid", "upstream_dns"),
          "At start or reload nginx could not resolve a host name used in the configuration, "
          "so the configuration was rejected.",
-         'ngx_http_upstream.c: "%s in upstream \\"%V\\"" with "host not found"'),
+         'ngx_http_upstream.c: "%s in upstream \\"%V\\"" with "host not found"',
+         said="a host name in the configuration did not resolve at start or reload"),
     # -- nginx: PHP-FPM's stderr relayed by nginx (ngx_http_fastcgi_module.c) --
     _sig("fastcgi_primary_script_unknown", "nginx",
          _STDERR + _STDERR_BEFORE + r"Primary script unknown",
          ("script_not_found",),
          "PHP-FPM found no file at the SCRIPT_FILENAME nginx sent: a wrong root, a wrong "
          "SCRIPT_FILENAME, a chroot, or a file that is simply not there.",
-         'fpm_main.c "Primary script unknown", relayed as "FastCGI sent in stderr: \\"%*s\\""'),
+         'fpm_main.c "Primary script unknown", relayed as "FastCGI sent in stderr: \\"%*s\\""',
+         said="PHP-FPM found no script at the path nginx sent"),
     _sig("fastcgi_script_permission_denied", "nginx",
          _STDERR + _STDERR_BEFORE + r"Unable to open primary script: .* \(Permission denied\)",
          ("file_permission",),
          "PHP-FPM's user may not read the script or one of its folders.",
-         'fpm_main.c: "Unable to open primary script: %s (%s)" with EACCES'),
+         'fpm_main.c: "Unable to open primary script: %s (%s)" with EACCES',
+         said="PHP-FPM may not read the script"),
     _sig("fastcgi_unable_to_open_script", "nginx",
          _STDERR + _STDERR_BEFORE + r"Unable to open primary script: ",
          ("script_not_found", "file_permission"),
          "PHP-FPM could not open the script nginx named.",
-         'fpm_main.c: "Unable to open primary script: %s (%s)"'),
+         'fpm_main.c: "Unable to open primary script: %s (%s)"',
+         said="PHP-FPM could not open the script"),
     _sig("fastcgi_script_access_denied", "nginx",
          _STDERR + r"Access to the script '[^']*' has been denied",
          ("script_not_found",),
          "PHP-FPM refused to run a file whose extension is not in security.limit_extensions "
          "(nginx sent a non-.php path, e.g. through a wrong fastcgi_split_path_info).",
          "fpm_main.c: \"Access to the script '%s' has been denied (see "
-         "security.limit_extensions)\""),
+         "security.limit_extensions)\"",
+         said="PHP-FPM refused to run a file whose extension it does not run"),
     # -- PHP's own messages, wherever they appear (relayed by nginx, PHP-FPM or error_log) --
     _sig("php_max_execution_time", "php",
          r"PHP Fatal error:\s+Maximum execution time of \d+ seconds? exceeded",
          ("php_fpm_timeout",),
          "A PHP script ran longer than max_execution_time and PHP stopped it.",
          'Zend/zend_execute_API.c: "Maximum execution time of %d second%s exceeded"',
-         anchored=False),
+         anchored=False,
+         said="a PHP script ran longer than max_execution_time"),
     _sig("php_memory_exhausted", "php",
          r"PHP Fatal error:\s+(?:Allowed memory size of \d+ bytes exhausted|Out of memory)",
          ("resource_exhaustion",),
          "A PHP script needed more memory than memory_limit allows (or the host ran out).",
          'Zend/zend_alloc.c: "Allowed memory size of %zu bytes exhausted"',
-         anchored=False),
+         anchored=False,
+         said="a PHP script ran out of memory"),
     _sig("php_open_basedir", "php",
          r"open_basedir restriction in effect",
          ("script_not_found", "file_permission"),
          "PHP's open_basedir does not include the script's folder.",
          'main/fopen_wrappers.c: "open_basedir restriction in effect"',
-         anchored=False),
+         anchored=False,
+         said="PHP's open_basedir kept a script out"),
     _sig("fastcgi_php_message", "nginx",
          _STDERR,
          (),
          "PHP-FPM wrote a message to its error stream; nginx passes it on. On its own it "
          "usually means a PHP error (500), not a 502 - read it together with other lines.",
-         'ngx_http_fastcgi_module.c: "FastCGI sent in stderr: \\"%*s\\""'),
+         'ngx_http_fastcgi_module.c: "FastCGI sent in stderr: \\"%*s\\""',
+         said="PHP-FPM passed on a message from PHP"),
     # -- nginx: resources and its own start-up --
     _sig("worker_connections_not_enough", "nginx",
          r"\d+ worker_connections are not enough",
          ("resource_exhaustion",),
          "nginx's worker ran out of connection slots (worker_connections); each proxied "
          "request uses two.",
-         'ngx_connection.c: "%ui worker_connections are not enough"'),
+         'ngx_connection.c: "%ui worker_connections are not enough"',
+         said="nginx ran out of worker_connections"),
     _sig("too_many_open_files", "nginx",
          r".*\(\d+: Too many open files(?: in system)?\)",
          ("resource_exhaustion",),
          "nginx hit the open-files limit (worker_rlimit_nofile / ulimit -n / fs.file-max).",
-         'ngx_event_accept.c: "accept4() failed" with EMFILE; "socket() failed" with EMFILE'),
+         'ngx_event_accept.c: "accept4() failed" with EMFILE; "socket() failed" with EMFILE',
+         said="nginx hit the limit of open files"),
     _sig("nginx_bind_failed", "nginx",
          r"bind\(\) to (?P<peer>\S+) failed \(\d+: Address already in use\)",
          ("port_conflict",),
          "Another program already listens on the address nginx must listen on, so nginx "
          "could not start (or reload) with it.",
-         'ngx_connection.c: "bind() to %V failed" with EADDRINUSE'),
+         'ngx_connection.c: "bind() to %V failed" with EADDRINUSE',
+         said="another program holds an address nginx must listen on"),
     _sig("nginx_bind_forbidden", "nginx",
          r"bind\(\) to (?P<peer>\S+) failed \(\d+: (?:Permission denied|Cannot assign "
          r"requested address)\)",
          ("nginx_not_running", "nginx_config_invalid"),
          "nginx may not bind that address: a port below 1024 without root, or an address "
          "this host does not have.",
-         'ngx_connection.c: "bind() to %V failed" with EACCES / EADDRNOTAVAIL'),
+         'ngx_connection.c: "bind() to %V failed" with EACCES / EADDRNOTAVAIL',
+         said="nginx may not listen on an address"),
     _sig("nginx_still_could_not_bind", "nginx",
          r"still could not bind\(\)",
          ("port_conflict", "nginx_not_running"),
          "nginx gave up binding its listening sockets and did not start.",
-         'ngx_connection.c: "still could not bind()"'),
+         'ngx_connection.c: "still could not bind()"',
+         said="nginx gave up opening its ports and did not start"),
     _sig("file_permission_denied", "nginx",
          r"(?:open|stat|opendir)\(\) \"(?P<path>[^\"]*)\" failed \(\d+: Permission denied\)",
          ("file_permission",),
          "nginx's worker user may not read a file or folder it needs to serve.",
-         'ngx_http_static_module.c / ngx_open_file_cache.c: "open() \\"%s\\" failed"'),
+         'ngx_http_static_module.c / ngx_open_file_cache.c: "open() \\"%s\\" failed"',
+         said="nginx's worker user may not read a file it serves"),
     _sig("nginx_worker_killed", "nginx",
          r"(?P<process>worker process|cache manager process|cache loader process) "
          r"(?P<pid>\d+) exited on signal (?P<signal>9)\b",
          ("resource_exhaustion",),
          "An nginx worker was killed with SIGKILL, most often by the kernel's OOM killer.",
-         'ngx_process.c: "%s %P exited on signal %d%s"'),
+         'ngx_process.c: "%s %P exited on signal %d%s"',
+         said="an nginx worker was killed, most often by the out-of-memory killer"),
     _sig("nginx_worker_crashed", "nginx",
          r"(?P<process>worker process|cache manager process|cache loader process) "
          r"(?P<pid>\d+) exited on signal (?P<signal>\d+)",
          (),
          "An nginx worker process crashed; its open connections were dropped.",
-         'ngx_process.c: "%s %P exited on signal %d%s"'),
+         'ngx_process.c: "%s %P exited on signal %d%s"',
+         said="an nginx worker crashed"),
     _sig("nginx_exiting", "nginx",
          r"signal \d+ \((?:SIGTERM|SIGINT|SIGQUIT)\) received(?: from \d+)?, "
          r"(?:exiting|shutting down)",
          ("nginx_not_running",),
          "nginx was told to stop.",
-         'ngx_process.c: "signal %d (%s) received from %P%s"'),
+         'ngx_process.c: "signal %d (%s) received from %P%s"',
+         said="nginx was told to stop"),
     _sig("nginx_config_emerg", "nginx",
          r".* in (?P<path>/\S+):(?P<conf_line>\d+)$",
          ("nginx_config_invalid",),
          "nginx rejected its configuration at this file and line.",
-         'ngx_conf_file.c: "%*s in %s:%ui"'),
+         'ngx_conf_file.c: "%*s in %s:%ui"',
+         said="nginx rejected its configuration"),
     # -- PHP-FPM's own log (sapi/fpm/fpm/*.c) --
     _sig("phpfpm_child_signal_segv", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited on signal (?P<signal>11|7|6|4|8) "
@@ -379,36 +448,42 @@ SIGNATURES: tuple[Signature, ...] = (
          "A PHP-FPM worker crashed (segmentation fault, bus error or abort) while handling a "
          "request; nginx then sees the connection close or reset.",
          'fpm_children.c: "[pool %s] child %d exited %s after %ld.%06d seconds from start" '
-         'with "on signal %d (%s%s)"'),
+         'with "on signal %d (%s%s)"',
+         said="a PHP-FPM worker crashed"),
     _sig("phpfpm_child_signal_kill", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited on signal (?P<signal>9) ",
          ("upstream_crash", "resource_exhaustion"),
          "A PHP-FPM worker was killed with SIGKILL, most often by the kernel's OOM killer "
          "when memory ran out.",
-         'fpm_children.c: "child %d exited on signal 9 (SIGKILL)"'),
+         'fpm_children.c: "child %d exited on signal 9 (SIGKILL)"',
+         said="a PHP-FPM worker was killed, most often by the out-of-memory killer"),
     _sig("phpfpm_child_signal_term", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited on signal (?P<signal>15) ",
          ("php_fpm_timeout", "upstream_crash"),
          "PHP-FPM's master ended a worker with SIGTERM, which it does when a request passes "
          "request_terminate_timeout.",
-         'fpm_children.c: "child %d exited on signal 15 (SIGTERM)"'),
+         'fpm_children.c: "child %d exited on signal 15 (SIGTERM)"',
+         said="PHP-FPM ended a worker, as it does when a request runs too long"),
     _sig("phpfpm_child_signal", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited on signal (?P<signal>\d+) ",
          ("upstream_crash",),
          "A PHP-FPM worker died from a signal while it may have been serving a request.",
-         'fpm_children.c: "child %d exited on signal %d (%s%s)"'),
+         'fpm_children.c: "child %d exited on signal %d (%s%s)"',
+         said="a PHP-FPM worker died from a signal"),
     _sig("phpfpm_child_exit_code", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) exited with code (?P<code>[1-9]\d*) ",
          ("upstream_crash",),
          "A PHP-FPM worker exited with an error code.",
-         'fpm_children.c: "child %d exited with code %d"'),
+         'fpm_children.c: "child %d exited with code %d"',
+         said="a PHP-FPM worker exited with an error"),
     _sig("phpfpm_failed_threshold", "php-fpm",
          r"failed processes threshold \(\d+ in \d+ sec\) is reached",
          ("upstream_crash",),
          "PHP-FPM workers crashed so often (emergency_restart_threshold) that the master "
          "restarts the whole service.",
          'fpm_children.c: "failed processes threshold (%d in %d sec) is reached, initiating '
-         'reload"'),
+         'reload"',
+         said="PHP-FPM workers crashed so often that PHP-FPM restarted"),
     _sig("phpfpm_execution_timed_out", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+), script '(?P<script>[^']*)' "
          r"\(request: \"(?P<request>[^\"]*)\"\) execution timed out",
@@ -416,14 +491,16 @@ SIGNATURES: tuple[Signature, ...] = (
          "A script ran longer than request_terminate_timeout and PHP-FPM killed its worker; "
          "nginx sees the connection close and answers 502.",
          "fpm_request.c: \"[pool %s] child %d, script '%s' (request: \\\"%s %s%s%s\\\") "
-         "execution timed out (%d.%06d sec), terminating\""),
+         "execution timed out (%d.%06d sec), terminating\"",
+         said="a script ran longer than request_terminate_timeout and PHP-FPM killed it"),
     _sig("phpfpm_slow_request", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+), script '(?P<script>[^']*)' "
          r"\(request: \"(?P<request>[^\"]*)\"\) executing too slow",
          ("upstream_timeout", "php_fpm_timeout"),
          "A script ran longer than request_slowlog_timeout (written to the slow log); if it "
          "runs longer than nginx's read timeout, nginx gives up.",
-         "fpm_request.c: \"... executing too slow (%d.%06d sec), logging\""),
+         "fpm_request.c: \"... executing too slow (%d.%06d sec), logging\"",
+         said="a script ran longer than request_slowlog_timeout"),
     _sig("phpfpm_max_children", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] server reached (?:pm\.)?max_children setting "
          r"\((?P<max_children>\d+)\)",
@@ -431,62 +508,73 @@ SIGNATURES: tuple[Signature, ...] = (
          "Every PHP-FPM worker of the pool was busy (pm.max_children); new requests wait in "
          "the queue and may time out or be refused.",
          'fpm_process_ctl.c: "[pool %s] server reached pm.max_children setting (%d), '
-         'consider raising it"'),
+         'consider raising it"',
+         said="every PHP-FPM worker was busy (pm.max_children reached)"),
     _sig("phpfpm_seems_busy", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] seems busy",
          ("php_fpm_saturated",),
          "The pool had too few idle workers and is spawning more.",
-         'fpm_process_ctl.c: "[pool %s] seems busy (you may need to increase ...)"'),
+         'fpm_process_ctl.c: "[pool %s] seems busy (you may need to increase ...)"',
+         said="PHP-FPM had too few idle workers"),
     _sig("phpfpm_process_max", "php-fpm",
          r"The maximum number of processes has been reached",
          ("php_fpm_saturated",),
          "PHP-FPM reached its global process.max limit.",
-         'fpm_children.c: "The maximum number of processes has been reached..."'),
+         'fpm_children.c: "The maximum number of processes has been reached..."',
+         said="PHP-FPM reached its limit of processes (process.max)"),
     _sig("phpfpm_unable_to_bind", "php-fpm",
          r"unable to bind listening socket for address '(?P<address>[^']*)'",
          ("php_fpm_down", "port_conflict"),
          "PHP-FPM could not open its listening address (another process holds the port, or "
          "the socket's folder is missing), so it did not start.",
-         "fpm_sockets.c: \"unable to bind listening socket for address '%s'\""),
+         "fpm_sockets.c: \"unable to bind listening socket for address '%s'\"",
+         said="PHP-FPM could not open its listening address"),
     _sig("phpfpm_another_instance", "php-fpm",
          r"(?:An a|A)nother FPM instance seems to already listen on (?P<address>\S+)",
          ("port_conflict", "php_fpm_down"),
          "Another PHP-FPM already listens on this socket, so this one did not start.",
-         'fpm_sockets.c: "Another FPM instance seems to already listen on %s"'),
+         'fpm_sockets.c: "Another FPM instance seems to already listen on %s"',
+         said="another PHP-FPM already listens on the same address"),
     _sig("phpfpm_init_failed", "php-fpm",
          r"FPM initialization failed",
          ("php_fpm_down",),
          "PHP-FPM failed to start; the lines just before say why.",
-         'fpm_main.c: "FPM initialization failed"'),
+         'fpm_main.c: "FPM initialization failed"',
+         said="PHP-FPM failed to start"),
     _sig("phpfpm_config_invalid", "php-fpm",
          r"(?:failed to open configuration file|No pool defined|\[[^\]]+:\d+\] unable to "
          r"parse value|\[pool [^\]]+\] (?:pm\.\S+|user has not been defined|no listen address))",
          ("php_fpm_down",),
          "PHP-FPM's configuration is invalid, so it cannot start.",
-         'fpm_conf.c: "failed to open configuration file \'%s\'", "No pool defined..."'),
+         'fpm_conf.c: "failed to open configuration file \'%s\'", "No pool defined..."',
+         said="PHP-FPM's configuration is invalid"),
     _sig("phpfpm_socket_owner_failed", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] (?:failed to chown\(\) the socket|cannot get [ug]id for|"
          r"failed to (?:read|write) the ACL|cannot create ACL)",
          ("socket_permission", "php_fpm_down"),
          "PHP-FPM could not give its socket the owner or group set in listen.owner / "
          "listen.group.",
-         "fpm_unix.c: \"[pool %s] failed to chown() the socket '%s'\""),
+         "fpm_unix.c: \"[pool %s] failed to chown() the socket '%s'\"",
+         said="PHP-FPM could not give its socket the owner or group it should have"),
     _sig("phpfpm_terminating", "php-fpm",
          r"(?:Terminating \.\.\.|exiting, bye-bye!)",
          ("php_fpm_down",),
          "PHP-FPM was stopped.",
-         'fpm_events.c / fpm_process_ctl.c: "Terminating ...", "exiting, bye-bye!"'),
+         'fpm_events.c / fpm_process_ctl.c: "Terminating ...", "exiting, bye-bye!"',
+         said="PHP-FPM was stopped"),
     _sig("phpfpm_ptrace_failed", "php-fpm",
          r"failed to ptrace\((?:ATTACH|DETACH|PEEKDATA)\) (?:child|pid) (?P<pid>\d+)",
          (),
          "PHP-FPM could not trace a slow worker for the slow log (ptrace is not allowed, "
          "e.g. in a container); harmless for requests.",
-         'fpm_trace_ptrace.c: "failed to ptrace(PEEKDATA) pid %d"'),
+         'fpm_trace_ptrace.c: "failed to ptrace(PEEKDATA) pid %d"',
+         said="PHP-FPM could not trace a slow worker"),
     _sig("phpfpm_child_said", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] child (?P<pid>\d+) said into (?:stderr|stdout): ",
          (),
          "A PHP-FPM worker wrote this to its output (catch_workers_output).",
-         'fpm_stdio.c: "[pool %s] child %d said into %s: "'),
+         'fpm_stdio.c: "[pool %s] child %d said into %s: "',
+         said="a PHP-FPM worker wrote to its output"),
 )
 
 BY_NAME: dict[str, Signature] = {s.name: s for s in SIGNATURES}

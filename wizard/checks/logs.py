@@ -12,6 +12,7 @@ from typing import Any
 
 from wizard.checks.base import check
 from wizard.checks.log_scope import LogScope, clock, placement, scope_of
+from wizard.checks.program_name import program_in_log
 from wizard.host.facts import Facts
 from wizard.outcome import (
     CIRCUMSTANTIAL,
@@ -128,7 +129,21 @@ def _time(ev: dict[str, Any]) -> str | None:
     return ev.get("time")
 
 
-def _vars(groups: list[SignatureGroup], files: list[dict[str, Any]]) -> dict[str, Any]:
+def seen_at(ev: dict[str, Any]) -> str:
+    """When a record was written, as a person compares it with the log: '2024-05-01 10:00:02'."""
+    iso = ev.get("time")
+    return str(iso)[:19].replace("T", " ") if iso else "an unknown time"
+
+
+def how_often(count: int, last: str) -> str:
+    """'at 10:00:02' for one record, '3 times, last at 10:00:02' for more."""
+    return f"at {last}" if count == 1 else f"{count} times, last at {last}"
+
+
+def _vars(groups: list[SignatureGroup], files: list[dict[str, Any]],
+          program: str | None = None) -> dict[str, Any]:
+    """The flow's words for the leading signature; `program` is the one behind the address
+    the record names ("gunicorn"), when known."""
     top = groups[0]
     ev = top.newest
     fields = ev.get("fields") or {}
@@ -137,7 +152,9 @@ def _vars(groups: list[SignatureGroup], files: list[dict[str, Any]]) -> dict[str
         "signature": top.name,
         "signatures": ", ".join(g.name for g in groups),
         "message": ev["line"],
-        "explanation": sig.explanation if sig else "",
+        "explanation": sig.explained(program) if sig else "",
+        "said": sig.says(program) if sig else "",
+        "program": program or "",
         "count": len(top.events),
         "total": sum(len(g.events) for g in groups),
         "upstream": fields.get("upstream") or fields.get("peer"),
@@ -149,6 +166,7 @@ def _vars(groups: list[SignatureGroup], files: list[dict[str, Any]]) -> dict[str
         "host": fields.get("host"),
         "first_time": _time(top.events[0]),
         "last_time": _time(ev),
+        "last_seen": seen_at(ev),
         "log_file": ev["source"],
         "log_files": ", ".join(f["source"] for f in files),
         "cause": (ev.get("causes") or [None])[0],
@@ -215,7 +233,7 @@ def _since_text(facts: Facts) -> str:
 @check("logs.nginx_errors",
        results={"ok": Status.OK, "upstream_errors": Status.PROBLEM,
                 "unreadable": Status.WARNING},
-       facts=("error_log_events",),
+       facts=("error_log_events", "listening", "processes", "phpfpm"),
        causes=tuple(sorted({c for s in BY_NAME.values() if s.log in ("nginx", "php")
                             for c in s.causes})))
 def nginx_errors(facts: Facts) -> CheckResult:
@@ -235,9 +253,9 @@ def nginx_errors(facts: Facts) -> CheckResult:
             evidence=[Evidence("file", f"{f['source']}: {f.get('records_in_window', 0)} "
                                        f"records in the window") for f in files[:3]],
             confidence=CIRCUMSTANTIAL, history=seen.history)
-    variables = _vars(groups, files)
-    summary = (f"nginx logged {variables['signature']} {variables['count']} time(s), "
-               f"last at {variables['last_time'] or 'an unknown time'}")
+    variables = _vars(groups, files, program_in_log(facts, groups[0].newest.get("fields") or {}))
+    summary = (f"nginx logged {how_often(variables['count'], variables['last_seen'])}: "
+               f"{variables['said']}")
     return CheckResult("upstream_errors", summary, vars=variables,
                        evidence=_evidence(groups), confidence=_confidence(groups[0], seen.now),
                        causes=_ranked_causes(groups), history=seen.history)
@@ -292,15 +310,30 @@ def phpfpm_errors(facts: Facts) -> CheckResult:
     variables.update({"script": fields.get("script"), "signal": fields.get("signal"),
                       "max_children": fields.get("max_children")})
     result = _category(top.name)
-    summary = (f"PHP-FPM logged {top.name} {len(top.events)} time(s)"
-               f"{' in pool ' + str(variables['pool']) if variables['pool'] else ''}, "
-               f"last at {variables['last_time'] or 'an unknown time'}")
+    pool = f" for pool {variables['pool']}" if variables["pool"] else ""
+    summary = (f"PHP-FPM logged{pool} {how_often(len(top.events), variables['last_seen'])}: "
+               f"{variables['said']}")
     return CheckResult(result, summary, vars=variables, evidence=_evidence(groups),
                        confidence=_confidence(top, seen.now), causes=_ranked_causes(groups),
                        history=seen.history)
 
 
 # --- logs.crashes ---------------------------------------------------------------------
+
+# What a signal that ends a worker means, in words (signal(7)).
+SIGNAL_WORDS = {"11": "crashed (signal 11, a segmentation fault)",
+                "7": "crashed (signal 7, a bus error)",
+                "6": "aborted (signal 6)", "4": "crashed (signal 4, an illegal instruction)",
+                "8": "crashed (signal 8, an arithmetic error)",
+                "9": "was killed (signal 9, most often the out-of-memory killer)",
+                "15": "was told to stop (signal 15)"}
+
+
+def signal_words(signal: Any) -> str:
+    if signal is None:
+        return "died"
+    return SIGNAL_WORDS.get(str(signal), f"died from signal {signal}")
+
 
 @check("logs.crashes", results={"ok": Status.OK, "crashed": Status.PROBLEM},
        facts=("error_log_events",), causes=("upstream_crash", "resource_exhaustion"))
@@ -328,9 +361,12 @@ def crashes(facts: Facts) -> CheckResult:
     variables = _vars(groups, files)
     variables.update({"process": process, "signal": fields.get("signal"),
                       "oom_suspected": killed})
-    summary = (f"{len(events)} worker crash(es); last: {process} "
-               f"{fields.get('pid', '?')} signal {fields.get('signal', '?')} at "
-               f"{variables['last_time'] or 'an unknown time'}")
+    pid = f" (process {fields['pid']})" if fields.get("pid") else ""
+    article = "an" if process.startswith("nginx") else "a"
+    last = (f"{process}{pid} {signal_words(fields.get('signal'))} at "
+            f"{variables['last_seen']}")
+    summary = (f"{article} {last}" if len(events) == 1 else
+               f"workers died {len(events)} times; last: {article} {last}")
     return CheckResult("crashed", summary, vars=variables, evidence=_evidence(groups),
                        confidence=_confidence(top, float(window.get("now") or 0.0)),
                        causes=causes)

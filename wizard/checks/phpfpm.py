@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from wizard.checks.base import check
+from wizard.checks.program_name import program_at
 from wizard.checks.url_site import of_site
 from wizard.host.facts import Facts
 from wizard.host.phpfpm import LOOPBACK, pool_for_target
@@ -108,7 +109,8 @@ def phpfpm_running(facts: Facts) -> CheckResult:
 
 
 @check("phpfpm.listen_match", results={"ok": Status.OK, "mismatch": Status.PROBLEM},
-       facts=("nginx", "phpfpm", "upstream_probes"), causes=("upstream_address_mismatch",))
+       facts=("nginx", "phpfpm", "upstream_probes", "listening", "processes"),
+       causes=("upstream_address_mismatch",))
 def phpfpm_listen_match(facts: Facts) -> CheckResult:
     """Does a PHP-FPM pool listen exactly where nginx's fastcgi_pass points?"""
     targets = [t for t in fastcgi_targets(facts) if not t["skip"] and is_local(t)]
@@ -131,8 +133,9 @@ def phpfpm_listen_match(facts: Facts) -> CheckResult:
             continue
         answered = next((p for p in probes if p.get("target") == target["target"]
                          and p.get("fastcgi") == "answered"), None)
+        holder = program_at(facts, target.get("socket"), target.get("host"), target.get("port"))
         if answered:  # some other FastCGI server answers there; not a wrong address
-            matched.append("(another FastCGI server)")
+            matched.append(f"{holder or 'another FastCGI server'} at {where(target)}")
             continue
         near = _nearest_pool(pools, target, fpm)
         listing = ", ".join(f"{p['name']} at {p.get('listen')}" for p in pools)
@@ -140,16 +143,20 @@ def phpfpm_listen_match(facts: Facts) -> CheckResult:
         # nowhere, and the config we found may not be the one meant for this site: the
         # stopped service is the stronger finding (phpfpm.running), the address a suspect.
         running = _serves(fpm, near)
+        instead = f"; {holder} listens there instead" if holder else ""
         return CheckResult(
             "mismatch",
             f"nginx passes PHP to {where(target)}, but no PHP-FPM pool listens there "
             f"(pool {near['name']} listens at {near.get('listen')}"
-            f"{'' if running else ' once its PHP-FPM is started'})",
+            f"{'' if running else ' once its PHP-FPM is started'}){instead}",
             vars={"target": target["target"], "nginx_address": where(target),
                   "pool": near["name"], "pool_listen": near.get("listen"),
                   "file": near.get("file"), "line": near.get("line"),
                   "nginx_file": target.get("file"), "nginx_line": target.get("line"),
-                  "service": near.get("service") or fpm.get("service"), "pools": listing},
+                  "service": near.get("service") or fpm.get("service"), "pools": listing,
+                  "program": holder or "",
+                  "listener_note": f" What listens at {where(target)} now is {holder}, which "
+                                   "does not answer as PHP-FPM." if holder else ""},
             evidence=[_pass_evidence(target), _pool_evidence(near)],
             confidence=DIRECT if running else STRONG, causes=["upstream_address_mismatch"])
     return CheckResult("ok", "a PHP-FPM pool listens at every fastcgi_pass address ("
@@ -269,6 +276,9 @@ def _judge_capacity(pool: dict[str, Any], total: int, available: int) -> CheckRe
                            causes=["php_fpm_saturated"])
     if fits >= ROOM_FACTOR * limit:
         return CheckResult("low", f"pool {pool['name']} allows only {limit} requests at once; "
-                           f"memory would hold about {fits}", vars=vars_, evidence=evidence,
+                           f"memory would hold about {fits} children of about "
+                           f"{vars_['per_child_mb']} MiB each", vars=vars_, evidence=evidence,
                            confidence=CIRCUMSTANTIAL)
-    return CheckResult("ok", f"pm.max_children = {limit} fits the memory", vars=vars_)
+    return CheckResult("ok", f"pool {pool['name']} allows {limit} children (pm.max_children)"
+                             f" of about {vars_['per_child_mb']} MiB each: they fit the memory",
+                       vars=vars_)

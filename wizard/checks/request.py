@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.checks.base import check
+from wizard.checks.program_name import program_in_log
 from wizard.host.facts import Facts
 from wizard.outcome import CIRCUMSTANTIAL, DIRECT, CheckResult, Evidence, Status
 from wizard.signatures import BY_NAME
@@ -35,7 +36,7 @@ def _evidence(record: dict[str, Any], events: list[dict[str, Any]]) -> list[Evid
 @check("request.url",
        results={"ok": Status.OK, "bad_gateway": Status.PROBLEM,
                 "server_error": Status.WARNING, "unreachable": Status.PROBLEM},
-       facts=("url_request",))
+       facts=("url_request", "listening", "processes", "phpfpm"))
 def request_url(facts: Facts) -> CheckResult:
     """What does --url answer now, and what did nginx log while answering it?"""
     if not facts.options.url:
@@ -44,11 +45,13 @@ def request_url(facts: Facts) -> CheckResult:
     events = [ev for ev in record.get("log_events") or [] if ev.get("signature")]
     first = events[0] if events else {}
     signature = BY_NAME.get(first.get("signature") or "")
+    program = program_in_log(facts, first.get("fields") or {}) if first else None
     variables = {
         "url": record["url"], "status": record["status"], "error": record["error"],
         "duration": record["duration"], "fresh_count": len(events),
         "message": first.get("line", ""),
-        "explanation": signature.explanation if signature else "",
+        "explanation": signature.explained(program) if signature else "",
+        "program": program or "",
         "log_file": first.get("source", ""),
         "signature": first.get("signature") or "",
         "upstream": (first.get("fields") or {}).get("upstream") or "",
@@ -64,7 +67,9 @@ def request_url(facts: Facts) -> CheckResult:
             return CheckResult("bad_gateway", f"{record['url']} answers {status}; nginx wrote "
                                "no error-log line for it that the wizard could read",
                                vars=variables, evidence=evidence, confidence=CIRCUMSTANTIAL)
-        return CheckResult("bad_gateway", f"{record['url']} answers {status}: {first['line']}",
+        said = signature.says(program) if signature else first["line"]
+        return CheckResult("bad_gateway", f"{record['url']} answers {status}; nginx logged "
+                           f"for it: {said}",
                            vars=variables, evidence=evidence, confidence=DIRECT,
                            causes=_fresh_causes(events))
     if status >= 500:

@@ -81,7 +81,7 @@ def _open_files(r: dict[str, Any]) -> list[Finding]:
         what = f"open files of nginx worker {w['pid']}"
         if used >= soft * 0.95:
             found.append(Finding("exhausted", what, str(used), str(soft),
-                                 f"{used} files open, limit {soft}"))
+                                 f"{used} open files, the limit is {soft}"))
         elif needed and soft < needed:
             # nginx's own warning: "worker_connections exceed open file resource limit"
             found.append(Finding("close", what, f"limit {soft}", f"{needed} needed",
@@ -97,7 +97,7 @@ def _ports(r: dict[str, Any]) -> list[Finding]:
         return []
     low, high = (tcp.get("ephemeral_range") or ["?", "?"])[:2]
     detail = (f"{used} of {size} local ports ({low}-{high}) in use,"
-              f" {tcp.get('time_wait', 0)} in TIME_WAIT")
+              f" {tcp.get('time_wait', 0)} of them closing (TIME_WAIT)")
     if used / size > 0.9:
         return [Finding("exhausted", "local TCP ports", str(used), str(size), detail)]
     if used / size > 0.7:

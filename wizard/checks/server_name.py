@@ -20,6 +20,9 @@ from wizard.host.request import split_url
 from wizard.outcome import STRONG, CheckResult, Evidence, Status
 
 NAMED = ("exact", "wildcard_start", "wildcard_end", "regex")
+# How a name matched, in words: "served by ... (matched by its exact name)".
+MATCHED_BY = {"exact": "its exact name", "wildcard_start": "a name that starts with *",
+              "wildcard_end": "a name that ends with *", "regex": "a regular expression"}
 
 
 def _on_port(server: dict[str, Any], port: int) -> bool:
@@ -127,7 +130,7 @@ def server_name_match(facts: Facts) -> CheckResult:
     evidence = [Evidence("file", f"{_where(server)}: server_name {names}")]
     if how in NAMED:
         return CheckResult("ok", f"{target.host} is served by the server block at"
-                                 f" {_where(server)} ({how.replace('_', ' ')} match)",
+                                 f" {_where(server)} (matched by {MATCHED_BY[how]})",
                            vars=found, evidence=evidence)
     found.update(default_server_file=server.get("file"), default_server_line=server.get("line"))
     if len(on_port) == 1:

@@ -288,8 +288,13 @@ def set_buffer_size(args: dict[str, str], facts: Facts) -> FixPlan:
         upstream = args.get("upstream") or ""
         kind = "fastcgi" if upstream.startswith("fastcgi://") else (
             "proxy" if upstream.startswith(("http://", "https://")) else kind)
+    if kind == "auto":
+        raise FixNotApplicable("the log line does not say whether the answer came through "
+                               "proxy_pass or fastcgi_pass, so which buffers to raise is "
+                               "not known")
     if kind not in BUFFER_KINDS:
-        raise FixNotApplicable(f"buffer kind must be proxy or fastcgi, not {kind!r}")
+        raise FixNotApplicable(f"only the buffers of proxy_pass and fastcgi_pass can be "
+                               f"raised here, not those of {kind}_pass")
     nginx = nginx_fact(facts)
     chosen = choose_pass(nginx, kind, args)
     current = int((chosen.get("settings") or {}).get("buffer_size") or DEFAULT_BUFFER)
