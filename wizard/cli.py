@@ -50,28 +50,45 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _add_session_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--nginx-conf", metavar="PATH", help="use this nginx.conf")
-    p.add_argument("--url", help="the address that answers 502; the wizard requests it")
-    p.add_argument("--since", type=_duration, default=3600.0, metavar="DURATION",
-                   help="how far back to read logs (e.g. 15m, 2h; default 1h)")
-    p.add_argument("--flow", default="nginx-502", metavar="NAME|PATH", help="which flow")
-    p.add_argument("--flows", action="append", default=[], metavar="DIR",
-                   help="extra folder of flow files (repeatable)")
-    p.add_argument("--answer", action="append", type=_answer, default=[],
-                   metavar="NODE=CHOICE", help="answer an ask node ahead (repeatable)")
-    p.add_argument("--from-snapshot", metavar="FILE",
-                   help="replay facts saved by --save-snapshot instead of reading this host; "
-                        "fixes are then planned and shown, never run")
-    p.add_argument("--save-snapshot", metavar="FILE", help="save the gathered facts")
-    p.add_argument("--check-timeout", type=float, metavar="SECONDS",
-                   help="limit every check to this many seconds")
+def _add_session_options(
+        p: argparse.ArgumentParser | argparse._ArgumentGroup) -> list[argparse.Action]:
+    return [
+        p.add_argument("--nginx-conf", metavar="PATH", help="use this nginx.conf"),
+        p.add_argument("--url", help="the address that answers 502; the wizard requests it"),
+        p.add_argument("--since", type=_duration, default=3600.0, metavar="DURATION",
+                       help="how far back to read logs (e.g. 15m, 2h; default 1h)"),
+        p.add_argument("--flow", default="nginx-502", metavar="NAME|PATH",
+                       help="which flow (default nginx-502)"),
+        p.add_argument("--flows", action="append", default=[], metavar="DIR",
+                       help="extra folder of flow files (repeatable)"),
+        p.add_argument("--answer", action="append", type=_answer, default=[],
+                       metavar="NODE=CHOICE", help="answer an ask node ahead (repeatable)"),
+        p.add_argument("--from-snapshot", metavar="FILE",
+                       help="replay facts saved by --save-snapshot instead of reading this "
+                            "host; fixes are then planned and shown, never run"),
+        p.add_argument("--save-snapshot", metavar="FILE", help="save the gathered facts"),
+        p.add_argument("--check-timeout", type=float, metavar="SECONDS",
+                       help="limit every check to this many seconds"),
+    ]
+
+
+USAGE = f"""{TOOL_NAME} [WIZARD OPTIONS]
+       {TOOL_NAME} {{tui,diagnose,explain,flows}} ..."""
+DESCRIPTION = (
+    "Find and fix the cause of nginx 502. With no command, the interactive wizard opens "
+    "(the same as `tui`), and it takes the wizard options listed below.")
+EPILOG = f"Each command has its own help, e.g. `{TOOL_NAME} diagnose --help`."
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=TOOL_NAME, description="Find and fix the cause of nginx 502.")
+    parser = _Parser(prog=TOOL_NAME, usage=USAGE, description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"{TOOL_NAME} {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    # Shown here because a person running the bare command needs them; _default_to_tui
+    # hands them to `tui`, so this parser never keeps a value (or a default) of its own.
+    wizard_options = parser.add_argument_group("wizard options (no command, or tui)")
+    for action in _add_session_options(wizard_options):
+        action.default = argparse.SUPPRESS
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, prog=TOOL_NAME)
     tui = sub.add_parser("tui", help="open the interactive wizard (the default)")
     _add_session_options(tui)
     diag = sub.add_parser("diagnose", help="run the flow headless and print a report")
@@ -106,10 +123,15 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """The arguments as given (without the program name); UsageError when they are wrong."""
+    return build_parser().parse_args(_default_to_tui(argv))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(_default_to_tui(argv))
+        args = parse_command_line(argv)
         return _dispatch(args)
     except UsageError as exc:
         print(f"{TOOL_NAME}: {exc}", file=sys.stderr)

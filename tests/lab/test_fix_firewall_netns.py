@@ -33,7 +33,6 @@ from typing import IO, Any
 
 import pytest
 
-from tests.e2e.debian_site import walk_to
 from tests.e2e.pane import Pane
 from tests.support import require
 
@@ -679,10 +678,11 @@ def test_tui_f_then_y_lets_nginx_through(nginx_lab: Lab, netns_pane: Pane,
     lab.run("tmux", "-L", pane.socket, "-f", "/dev/null", "new-session", "-d", "-s", "wiz",
             "-x", "80", "-y", "24", "-c", str(REPO), "-e", f"XDG_STATE_HOME={tmp_path}",
             *record, *command)
-    pane.wait_for("Press Enter to run this check.")
-    walk_to(pane, "Firewall")  # Enter, step by step, as far as the firewall's finding
-    screen = pane.wait_for("f Fix: Allow TCP port")
-    assert "[!!] PROBLEM  Firewall" in screen and "The iptables firewall blocks" in screen
+    # no key pressed: once the checks ran, the answer names the firewall and its fix
+    screen = pane.wait_for("Enter: walk through the checks", seconds=60)
+    assert "1. A firewall blocks the traffic" in screen, screen
+    words = " ".join(screen.replace("\u2502", " ").split())
+    assert "Fix: Allow TCP port" in words and "- press f or 1" in words, screen
 
     pane.keys("f")  # two fixes are offered: allow the port, or the timed disable
     pane.wait_for("Which fix?")
@@ -700,6 +700,9 @@ def test_tui_f_then_y_lets_nginx_through(nginx_lab: Lab, netns_pane: Pane,
                          f"-A INPUT -p tcp -m tcp --dport {PORT} -j DROP"], rules
     assert page(lab) == "200 hello from the lab"
     pane.keys("Escape")
+    after = pane.wait_for("after the fix, ", seconds=60)
+    assert "A firewall blocks" not in after, after
+    pane.keys("Enter")
     pane.wait_for("Enter Next")
     pane.keys("q")
     assert pane.wait_exit() == "0"

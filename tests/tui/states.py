@@ -79,11 +79,12 @@ class State:
 
 
 STATES = {
-    "start": State(),
-    "walk": State(("enter", "k", "v")),
-    "ask": State(("enter",)),
-    "fix_confirm": State(("enter", "k", "f")),
-    "summary": State(("enter", "2", "enter")),
+    "verdict": State(),  # what opens with no key pressed, once the checks have run
+    "start": State(("enter",)),
+    "walk": State(("enter", "enter", "k", "v")),
+    "ask": State(("enter", "enter")),
+    "fix_confirm": State(("f",)),  # one key from the answer
+    "summary": State(("enter", "enter", "2", "enter")),
     "help": State(("question_mark",)),
     "too_small": State(sizes=((79, 24), (60, 20))),
 }

@@ -9,6 +9,7 @@ from tests.tui.states import drive, make_app, settle, wait_for
 from wizard.tui.screens.help import KEYS, HelpScreen
 from wizard.tui.screens.summary import SummaryScreen
 from wizard.tui.screens.too_small import TooSmallScreen
+from wizard.tui.screens.verdict import VerdictScreen
 from wizard.tui.screens.walk import WalkScreen
 from wizard.tui.widgets.step_detail import StepDetail
 
@@ -16,7 +17,7 @@ from wizard.tui.widgets.step_detail import StepDetail
 async def test_help_lists_every_key_and_escape_closes_it() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["question_mark"])
+        await drive(pilot, ["enter", "question_mark"])
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
         documented = " ".join(key for key, _ in KEYS)
@@ -39,10 +40,10 @@ async def test_terminal_too_small_overlay_follows_resizes() -> None:
         await pilot.resize_terminal(79, 30)
         await wait_for(pilot, lambda: "have 79x30" in screen_text(app))
         await pilot.resize_terminal(80, 24)
-        await wait_for(pilot, lambda: isinstance(app.screen, WalkScreen))
-        await pilot.press("enter")  # the walk works once the window is big enough
+        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
+        await pilot.press("enter", "enter")  # the walk works once the window is big enough
         await settle(pilot)
-        assert app.session.transcript.steps
+        assert app.state.revealed == 1
 
 
 async def test_q_quits_from_the_too_small_overlay() -> None:
@@ -56,7 +57,7 @@ async def test_q_quits_from_the_too_small_overlay() -> None:
 async def test_command_palette_runs_actions_by_name() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+        await drive(pilot, ["enter"])
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for title in ("Next step", "Re-run check", "Fix", "Evidence", "Cancel check",
                       "Summary", "Export Markdown", "Keys"):
@@ -66,7 +67,7 @@ async def test_command_palette_runs_actions_by_name() -> None:
         await wait_for(pilot, lambda: "Next step" in screen_text(app))
         await pilot.press("enter")
         await settle(pilot)
-        assert len(app.session.transcript.steps) == 1
+        assert app.state.revealed == 1
         await pilot.press("ctrl+p", *"summary")
         await wait_for(pilot, lambda: "Causes found" in screen_text(app))
         await pilot.press("enter")
@@ -77,17 +78,17 @@ async def test_command_palette_runs_actions_by_name() -> None:
 async def test_tab_reaches_the_details_and_enter_still_walks() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["tab"])
+        await drive(pilot, ["enter", "tab"])
         assert isinstance(app.focused, StepDetail)
         await drive(pilot, ["enter"])
-        assert len(app.session.transcript.steps) == 1
+        assert app.state.revealed == 1
 
 
 async def test_no_color_keeps_every_mark(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter", "k"])
+        await drive(pilot, ["enter", "enter", "k"])
         assert app.no_color
         text = screen_text(app)
         assert "> [!!] Is nginx running?" in text  # selection and status without colour

@@ -17,6 +17,7 @@ from wizard.outcome import Status
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
 from wizard.tui.screens.fix_confirm import FixConfirmScreen
+from wizard.tui.screens.verdict import VerdictScreen
 from wizard.tui.screens.walk import WalkScreen
 from wizard.tui.widgets.step_list import StepList
 
@@ -30,7 +31,7 @@ def marker_app(flow: Flow, tmp_path: Path) -> WizardApp:
 async def test_footer_names_the_fix_and_the_plan_is_shown_first() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k"])
+        await drive(pilot, ["enter", "enter", "k"])
         assert app.screen.active_bindings["f"].binding.description == "Fix: Start nginx"
         assert "f Fix: Start nginx" in screen_text(app)
         await drive(pilot, ["f"])
@@ -50,16 +51,17 @@ async def test_footer_names_the_fix_and_the_plan_is_shown_first() -> None:
 async def test_no_fix_key_where_no_fix_is_offered() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "f"])  # the question has no fix
+        await drive(pilot, ["enter", "enter", "f"])  # the question has no fix
         assert isinstance(app.screen, WalkScreen)
-        assert "f" not in app.screen.active_bindings or \
-            not app.screen.active_bindings["f"].enabled
+        assert "f" not in app.screen.active_bindings  # not in the footer...
+        said = [note.message for note in app._notifications]
+        assert said == ["No fix is offered for this step."]  # ...yet f says so
 
 
 async def test_without_the_back_end_the_plan_shows_but_cannot_run() -> None:
     app = make_app(fix_backend=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k"])
+        await drive(pilot, ["enter", "enter", "k"])
         assert "fix back-end not available" in screen_text(app)
         await drive(pilot, ["f", "y"])
         assert "fix back-end not available: run the commands yourself" in screen_text(app)
@@ -72,7 +74,7 @@ async def test_y_runs_the_fix_streams_output_and_proves_it(marker: MarkerFlow,
                                                           tmp_path: Path) -> None:
     app = marker_app(marker("touch"), tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k"])
+        await drive(pilot, ["enter", "enter", "k"])
         text = screen_text(app)
         assert "The marker is missing." in text
         await drive(pilot, ["v"])
@@ -86,10 +88,18 @@ async def test_y_runs_the_fix_streams_output_and_proves_it(marker: MarkerFlow,
         fix = app.session.transcript.fixes[0]
         assert fix.succeeded and fix.after.startswith("fixed")
         await drive(pilot, ["escape"])
+        # every check ran again on the changed host; the answer says what is true now
+        assert isinstance(app.screen, VerdictScreen)
+        text = screen_text(app)
+        assert "Create the marker: Fixed: the marker file exists" in text
+        assert "No cause of a 502 was found after the fix, in 1 check." in text
+        assert len(app.session.transcript.earlier_walks) == 1
+        await drive(pilot, ["enter"])
         assert "[ok] Is the marker there? (fixed)" in screen_text(app)
+        assert "The marker is missing." not in screen_text(app)  # no stale finding
         await drive(pilot, ["s"])
         text = screen_text(app)
-        assert "The upstream is down or refuses connections  [fixed]" in text
+        assert "Fixed in this session: The upstream is down or refuses connections" in text
         assert "- Create the marker: Fixed: the marker file exists" in text
         assert "Left to do: nothing found that is still wrong." in text
 
@@ -97,9 +107,15 @@ async def test_y_runs_the_fix_streams_output_and_proves_it(marker: MarkerFlow,
 async def test_a_failing_fix_says_not_fixed(marker: MarkerFlow, tmp_path: Path) -> None:
     app = marker_app(marker("fail"), tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k", "f", "y"])
+        await drive(pilot, ["enter", "enter", "k", "f", "y"])
         assert "Not fixed: the marker file is missing" in screen_text(app)
         await drive(pilot, ["escape"])
+        # checked again: the answer leads with the fix's verdict and what is still wrong
+        assert isinstance(app.screen, VerdictScreen)
+        text = screen_text(app)
+        assert "Create the marker: Not fixed: the marker file is missing" in text
+        assert "Still found, after the fix, from 1 check:" in text
+        await drive(pilot, ["enter"])
         assert app.walk.query_one(StepList).highlighted == 0
         assert app.state.entries()[0].status == Status.PROBLEM
         assert "Not fixed: the marker file is missing" in screen_text(app)
@@ -121,7 +137,7 @@ async def test_q_asks_only_while_a_fix_runs(marker: MarkerFlow, tmp_path: Path) 
     app = marker_app(marker("block"), tmp_path)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await drive(pilot, ["enter", "k", "f"])
+            await drive(pilot, ["enter", "enter", "k", "f"])
             await pilot.press("y")
             await wait_for(pilot, lambda: app.state.fix_running)
             await pilot.press("q")
@@ -149,7 +165,7 @@ async def test_several_fixes_are_chosen_by_number_before_the_plan(
                                                             "how": "touch"})]
     app = marker_app(flow, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter", "k", "f"])
+        await drive(pilot, ["enter", "enter", "k", "f"])
         assert isinstance(app.screen, FixChoiceScreen)
         text = screen_text(app)
         assert "1. Create the marker" in text and "2. Create the marker" in text
@@ -167,7 +183,7 @@ async def test_v_after_a_fix_shows_every_command_with_its_raw_output(
         marker: MarkerFlow, tmp_path: Path) -> None:
     app = marker_app(marker("touch"), tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter", "k", "f", "y"])
+        await drive(pilot, ["enter", "enter", "k", "f", "y"])
         assert "v shows every command's raw output." in screen_text(app)
         assert "Every command that ran" not in screen_text(app)  # behind `v` only
         await drive(pilot, ["v"])

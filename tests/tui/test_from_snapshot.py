@@ -33,7 +33,7 @@ async def test_replayed_facts_show_the_plan_and_never_run_it(
     app = make_app(transcript=tmp_path / "t.json", from_snapshot=None)  # as facts say
     assert app.session.facts.replay and app.from_snapshot
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k"])
+        await drive(pilot, ["enter", "enter", "k"])
         text = screen_text(app)
         assert "Fix offered: Start nginx (needs root) - f shows its plan" in text
         assert FROM_SNAPSHOT.hint in text
@@ -55,14 +55,14 @@ async def test_replayed_facts_show_the_plan_and_never_run_it(
         await drive(pilot, ["s"])
         assert isinstance(app.screen, SummaryScreen)
         text = screen_text(app)
-        assert "fix offered: Start nginx (select its step, f shows it)" in text
+        assert "fix offered: Start nginx (its plan: press 1)" in text
         assert FROM_SNAPSHOT.hint in text
 
 
 async def test_live_facts_still_offer_to_run_the_fix() -> None:
     app = make_app()  # recorded facts standing in for a live host
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k", "f"])
+        await drive(pilot, ["f"])  # from the verdict: the first cause's fix
         text = screen_text(app)
         assert "Run it? y = yes, n or Escape = no" in text
         assert FROM_SNAPSHOT.closing not in text

@@ -24,6 +24,7 @@ from wizard.host.facts import Facts
 from wizard.host.nginx_config import parse_config, summarize
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.pick_address import PickAddressScreen
+from wizard.tui.screens.verdict import VerdictScreen
 from wizard.tui.screens.walk import WalkScreen
 
 CONF = """\
@@ -99,11 +100,14 @@ async def test_the_pick_list_appears_and_a_digit_picks(tmp_path: Path) -> None:
         assert "0. None of these / I don't know" in text
         assert "index.html" not in text  # it answered 200
         await pilot.press("1")
-        await wait_for(pilot, lambda: isinstance(app.screen, WalkScreen))
-        await settle(pilot)
+        # the checks run again with the address, then the answer opens over the walk
+        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
         assert app.session.facts.options.url == NEWEST
         assert app.session.transcript.options["url"] == NEWEST
-        assert f"URL: {NEWEST}" in screen_text(app)
+        # walked again with the address: the request was tried (recorded facts have none)
+        assert "no 'url_request' facts" in app.session.transcript.steps[1].summary
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: f"URL: {NEWEST}" in screen_text(app))
 
 
 async def test_enter_takes_the_most_recent_address(tmp_path: Path) -> None:
@@ -133,8 +137,9 @@ async def test_escape_walks_on_without_an_address(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_pick_list(pilot)
         await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen))
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, WalkScreen))
-        await settle(pilot)
         assert app.session.facts.options.url is None
         assert "URL: none given (--url)" in screen_text(app)
 
@@ -150,17 +155,14 @@ async def test_the_pick_list_waits_for_the_walk_screen(tmp_path: Path) -> None:
         assert "Which address answers 502?" in text
 
 
-@pytest.mark.parametrize("case", ["url given", "nothing failed"])
-async def test_no_pick_list(tmp_path: Path, case: str) -> None:
-    if case == "url given":
-        facts = host_facts(tmp_path, FAILING, url="http://shop.example/")
-    else:
-        facts = host_facts(tmp_path, [(300, "GET /cart.php HTTP/1.1", 200)])
-    app = make_app(facts)
+async def test_no_pick_list_when_the_url_was_given(tmp_path: Path) -> None:
+    # With nothing failing, the question to type the address comes instead of the list:
+    # tests/tui/test_ask_address.py.
+    app = make_app(host_facts(tmp_path, FAILING, url="http://shop.example/"))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert not any(isinstance(s, PickAddressScreen) for s in app.screen_stack)
-        assert isinstance(app.screen, WalkScreen)
+        assert isinstance(app.screen, VerdictScreen)  # straight to the answer
 
 
 async def test_the_pick_list_reads_without_colour_on_a_linux_console(

@@ -23,7 +23,7 @@ async def test_a_step_with_unavailable_fixes_says_them_in_words(
     app = WizardApp(words_flow(), recorded_facts(), transcript_path=tmp_path / "t.json",
                     from_snapshot=False, fix_backend=True)
     async with app.run_test(size=(200, 50)) as pilot:
-        await drive(pilot, ["enter", "k", "v"])  # the finding, with its evidence open
+        await drive(pilot, ["enter", "enter", "k", "v"])  # the finding, evidence open
         names = internal_names()
         text = screen_text(app)
         assert shown(text, names) == []

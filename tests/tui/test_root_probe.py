@@ -46,7 +46,7 @@ async def test_the_sudo_probe_runs_off_the_event_loop_and_keys_answer(
     app = marker_app(marker("touch"), tmp_path)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await drive(pilot, ["enter", "k", "f"])
+            await drive(pilot, ["enter", "enter", "k", "f"])
             await pilot.press("y")
             await wait_for(pilot, lambda: bool(probed_on_main))
             assert probed_on_main == [False]
@@ -83,7 +83,7 @@ async def test_a_password_is_asked_on_the_main_thread_with_the_app_suspended(
 
     monkeypatch.setattr(app, "suspend", suspend)
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k", "f", "y"])
+        await drive(pilot, ["enter", "enter", "k", "f", "y"])
         await wait_for(pilot, lambda: not app.state.fix_running)
         await settle(pilot)
     assert asked_on_main == [True] and suspended == [True]
@@ -96,7 +96,7 @@ async def test_without_a_terminal_to_hand_over_the_fix_still_reports(
                         lambda needs_root, probe=None: Access("password", "sudo asks"))
     app = marker_app(marker("touch"), tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k", "f", "y"])
+        await drive(pilot, ["enter", "enter", "k", "f", "y"])
         await wait_for(pilot, lambda: not app.state.fix_running)
         await settle(pilot)
         messages = [n.message for n in app._notifications]

@@ -26,5 +26,5 @@ def test_screen(snap_compare: Any, name: str, size: tuple[int, int]) -> None:
 def test_screenshot_script_renders_the_same_states() -> None:
     from tests.tui.make_screenshots import render
 
-    svg = asyncio.run(render("start", (80, 24)))
-    assert svg.startswith("<svg") and "Press&#160;Enter&#160;to&#160;run&#160;this" in svg
+    svg = asyncio.run(render("verdict", (80, 24)))
+    assert svg.startswith("<svg") and "press&#160;f&#160;or&#160;1" in svg

@@ -6,8 +6,9 @@ import threading
 from typing import Any
 
 from tests.tui.conftest import screen_text
-from tests.tui.states import make_app, recorded_facts, settle
+from tests.tui.states import drive, make_app, recorded_facts, settle
 from wizard.host.facts import Facts
+from wizard.tui.screens.verdict import VerdictScreen
 from wizard.tui.screens.walk import WalkScreen
 from wizard.tui.widgets.host_summary import HostSummary
 from wizard.tui.widgets.step_list import StepList
@@ -34,9 +35,14 @@ async def test_first_paint_does_not_wait_for_facts() -> None:
         assert app.walk.query_one(StepList).option_count == 1
         text = screen_text(app)
         assert "nginx: checking..." in text
-        assert "Press Enter to run this check." in text
+        # the checks already run behind the first screen, and it says so
+        assert "Checking: 0 checks done, now Is nginx running?..." in text
+        assert "No cause" not in text and "nothing found" not in text
         GatedFacts.gate.set()
         await settle(pilot)
+        assert isinstance(app.screen, VerdictScreen)  # the answer, with no key pressed
+        assert "1. nginx is not running" in screen_text(app)
+        await drive(pilot, ["enter"])
         text = screen_text(app)
         assert "nginx 1.22.1 | conf /etc/nginx/nginx.conf | not running" in text
         assert "Host: debian 12 | services: sysvinit | firewall: none" in text
@@ -48,7 +54,7 @@ async def test_missing_facts_say_why() -> None:
                                  "errors": {"nginx": "nginx -V needs root"}})
     app = make_app(facts)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+        await drive(pilot, ["enter"])
         text = screen_text(app)
         assert "nginx: not found (nginx -V needs root)" in text
         assert "PHP-FPM: not found (the snapshot has no 'phpfpm' facts)" in text
@@ -60,7 +66,7 @@ async def test_host_values_are_never_markup() -> None:
              "master_pids": [41]}
     app = make_app(recorded_facts(nginx=nginx))
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+        await drive(pilot, ["enter"])
         line = str(app.walk.query_one(HostSummary).describe())
         assert "conf /etc/[red]nginx[/red].conf\\x1b[2J | pid 41" in line
         assert "/etc/[red]nginx[/red].conf\\x1b[2J" in screen_text(app)

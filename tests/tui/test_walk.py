@@ -22,7 +22,7 @@ MASTER = {"pid": 812, "ppid": 1, "name": "nginx", "username": "root", "create_ti
 async def test_enter_walks_to_the_finding() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter"])
+        await drive(pilot, ["enter", "enter"])
         text = screen_text(app)
         assert "[!!] Is nginx running?" in text
         assert "> [ >] Which pages fail?" in text  # the walk moved on to the question
@@ -41,7 +41,7 @@ async def test_enter_walks_to_the_finding() -> None:
 async def test_up_down_j_k_move_through_done_steps() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter", "1"])
+        await drive(pilot, ["enter", "enter", "1"])
         step_list = app.walk.query_one(StepList)
         assert step_list.highlighted == 2
         await drive(pilot, ["k", "k"])
@@ -57,7 +57,7 @@ async def test_up_down_j_k_move_through_done_steps() -> None:
 async def test_question_answered_with_a_number_key() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "2"])
+        await drive(pilot, ["enter", "enter", "2"])
         step = app.session.transcript.steps[1]
         assert (step.node, step.result, step.status) == ("symptom", "php", Status.PROBLEM)
         await drive(pilot, ["k"])
@@ -67,7 +67,7 @@ async def test_question_answered_with_a_number_key() -> None:
 async def test_question_answered_with_arrows_and_enter() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter"])
+        await drive(pilot, ["enter", "enter"])
         assert "> 1. Every page" in screen_text(app)
         await drive(pilot, ["down"])
         assert "> 2. Only PHP pages" in screen_text(app)
@@ -78,7 +78,7 @@ async def test_question_answered_with_arrows_and_enter() -> None:
 async def test_enter_on_a_question_asks_for_an_answer_and_does_not_move() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter", "escape", "space"])  # leave the answers; space = next
+        await drive(pilot, ["enter", "enter", "escape", "space"])  # leave the answers; space = next
         assert len(app.session.transcript.steps) == 1
         assert app.session.current == "symptom"
 
@@ -86,7 +86,7 @@ async def test_enter_on_a_question_asks_for_an_answer_and_does_not_move() -> Non
 async def test_end_of_walk_opens_the_summary() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter", "1", "enter"])
+        await drive(pilot, ["enter", "enter", "1", "enter"])
         assert isinstance(app.screen, SummaryScreen)
         await drive(pilot, ["escape"])
         assert "[ok] The end" in screen_text(app)
@@ -97,7 +97,7 @@ async def test_end_of_walk_opens_the_summary() -> None:
 async def test_host_text_in_evidence_is_literal() -> None:
     app = make_app(recorded_facts(processes=[MASTER]))
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k", "v"])
+        await drive(pilot, ["enter", "enter", "k", "v"])
         text = screen_text(app)
         assert "[ok] OK  Is nginx running?" in text
         assert "process: nginx: master process [bold]nginx[/bold]\\x1b[5m" in text
@@ -106,7 +106,7 @@ async def test_host_text_in_evidence_is_literal() -> None:
 async def test_r_runs_the_check_again_without_moving() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await drive(pilot, ["enter", "k", "r"])
+        await drive(pilot, ["enter", "enter", "k", "r"])
         assert len(app.session.transcript.steps) == 1
         assert "Checked again: [!!] no nginx master process is running" in screen_text(app)
 
@@ -128,9 +128,9 @@ async def _cancel_with(key: str, test_checks: Callable[..., None], tmp_path: Pat
     app = WizardApp(slow_flow(), recorded_facts(), transcript_path=tmp_path / "t.json")
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
-            await pilot.press("enter")
+            # the check starts as the app opens: the walk shows it running at its head
             await wait_for(pilot, lambda: app.state.running)
+            await wait_for(pilot, lambda: "Running the check..." in screen_text(app))
             text = screen_text(app)
             assert "Running the check..." in text and "(c or Escape cancels)" in text
             assert any(f"[ {c}] A slow check" in text for c in "|/-\\")
@@ -160,7 +160,7 @@ async def test_the_finding_stays_on_screen_until_enter_moves_on() -> None:
 
     app = WizardApp(find_flow("nginx-502"), recorded_facts())
     async with app.run_test(size=(80, 24)) as pilot:
-        await drive(pilot, ["enter"])
+        await drive(pilot, ["enter", "enter"])
         step_list = app.walk.query_one(StepList)
         assert step_list.highlighted == 0
         text = screen_text(app)

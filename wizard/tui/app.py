@@ -19,17 +19,19 @@ from textual.screen import Screen
 
 from wizard.engine.events import WalkFinished
 from wizard.engine.facts_source import Facts, fact_or_reason, open_facts, save_snapshot
-from wizard.engine.failing_addresses import FailingAddress, failing_addresses, use_address
+from wizard.engine.failing_addresses import FailingAddress, failing_addresses
 from wizard.engine.report import build_report, render_markdown
-from wizard.engine.runner import Session
+from wizard.engine.runner import AnswerRequired, Session
 from wizard.engine.transcript import FixOffer
 from wizard.engine.transcript_store import save_transcript
 from wizard.fixes.privilege import authenticate_on_terminal, check_access, probe_of
 from wizard.flow.library import find_flow
 from wizard.flow.model import Flow
 from wizard.options import Options
+from wizard.tui.address_input import offer_address_input, use_typed_address
 from wizard.tui.ascii_scrollbar import use_ascii_scrollbars
 from wizard.tui.background import wait_in_daemon
+from wizard.tui.cause_fixes import cause_fixes
 from wizard.tui.fix_backend import fix_backend_available
 from wizard.tui.fix_gate import FixBlocked, fix_blocked
 from wizard.tui.fix_verdict import verdict
@@ -40,19 +42,24 @@ from wizard.tui.messages import (
     FixFinished,
     FixOutput,
     HostFact,
+    RanAhead,
+    ReportReady,
     RootAccessProbed,
     WalkStalled,
 )
 from wizard.tui.palette import palette_commands
+from wizard.tui.run_ahead import RunAhead
 from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
 from wizard.tui.screens.fix_choice import FixChoiceScreen
 from wizard.tui.screens.fix_confirm import FixConfirmScreen
 from wizard.tui.screens.help import HelpScreen
 from wizard.tui.screens.pick_address import PickAddressScreen
+from wizard.tui.screens.question import QuestionScreen
 from wizard.tui.screens.summary import SummaryScreen
 from wizard.tui.screens.too_small import MIN_SIZE, TooSmallScreen
+from wizard.tui.screens.verdict import VerdictScreen
 from wizard.tui.screens.walk import WalkScreen
-from wizard.tui.walk_state import Entry, WalkState
+from wizard.tui.walk_state import WalkState
 from wizard.tui.widgets.host_summary import HOST_FACTS, HostSummary
 
 
@@ -64,6 +71,7 @@ class WizardApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "request_quit", "Quit", key_display="q"),
     ]
+    address_question_due = False  # the logs named no address to pick; not asked yet
 
     def __init__(self, flow: Flow, facts: Facts, *, check_timeout: float | None = None,
                  transcript_path: Path | None = None, fix_backend: bool | None = None,
@@ -72,6 +80,9 @@ class WizardApp(App[int]):
         self.session = Session(flow, facts, on_event=self._engine_event,
                                check_timeout=check_timeout, headless=False)
         self.state = WalkState(self.session)
+        self.ahead = RunAhead(self)
+        self.verdict_due = True  # open the verdict once the checks ran and the walk is on top
+        self.asking_address = False  # the pick list or the address question is open
         self.walk = WalkScreen()
         self.transcript_path = transcript_path
         self.markdown_path: Path | None = None
@@ -98,13 +109,13 @@ class WizardApp(App[int]):
             self.add_class("-ascii")
             use_ascii_scrollbars()
         self.gather_host()
-        # The rest of the flow's facts, in parallel behind the first screen, so each
-        # Enter shows its finding at once instead of waiting for commands and probes.
-        self.run_worker(partial(wait_in_daemon, self.session.prefetch), thread=True,
-                        group="prefetch", exit_on_error=False)
+        # The flow's facts, in parallel behind the first screen, then every check that
+        # needs no person: the answer is on screen once they ran, without a key press.
+        self.ahead.start(gather=True)
+        # What waits for the walk screen to be on top: the address question, then the verdict.
+        self.screen_change_signal.subscribe(self, lambda _screen: self._on_top_changed())
         # Only a flow that requests the address needs one; a team's runbook may not.
         if not self.session.facts.options.url and "url_request" in self.session.facts_needed():
-            self.screen_change_signal.subscribe(self, lambda _screen: self._offer_addresses())
             self.run_worker(self._find_failing_addresses, thread=True, group="addresses",
                             exit_on_error=False)
         self._check_size(self.size)
@@ -143,40 +154,140 @@ class WizardApp(App[int]):
     def on_failing_addresses_found(self, message: FailingAddressesFound) -> None:
         if any(address.can_request for address in message.addresses):
             self.addresses_to_offer = message.addresses
-            self._offer_addresses()
+        else:  # none the wizard may request: the person is asked to type the address
+            self.address_question_due = True
+        self._offer_addresses()
+
+    def _on_top_changed(self) -> None:
+        self._offer_addresses()
+        self._show_verdict()
 
     def _offer_addresses(self) -> None:
-        """The pick list, once the walk screen is on top (not over help, a fix or the
-        too-small notice), and only while no address is known."""
-        if not self.addresses_to_offer or not isinstance(self.screen, WalkScreen):
+        """The pick list (or, with nothing to pick, the question to type the address), once
+        the walk screen is on top (not over help, a fix or the too-small notice), and only
+        while no address is known."""
+        due = bool(self.addresses_to_offer) or self.address_question_due
+        if not due or not isinstance(self.screen, WalkScreen):
             return
         addresses, self.addresses_to_offer = self.addresses_to_offer, []
-        if self.session.facts.options.url or self.session.finished or self.state.fix_running:
+        self.address_question_due = False
+        if self.session.facts.options.url or self.state.fix_running:
+            return
+        self.asking_address = True
+        if not addresses:
+            offer_address_input(self, self._address_closed)
             return
         self.push_screen(PickAddressScreen(addresses, self.session.facts.options.since_seconds,
-                                           time.time()), self._address_chosen)
+                                           time.time(),
+                                           type_address=partial(use_typed_address, self)),
+                         self._address_chosen)
 
     def _address_chosen(self, url: str | None) -> None:
-        if not url:
-            return
-        try:
-            use_address(self.session.facts, url, self.session.transcript)
-        except ValueError as exc:
-            self.notify(f"That address cannot be requested: {exc}", severity="warning",
-                        markup=False)
-            return
-        summary = self.walk.query_one(HostSummary)
-        summary.url = url
-        summary.update(summary.describe())
+        if url:
+            try:
+                use_typed_address(self, url)
+            except ValueError as exc:
+                self.notify(f"That address cannot be requested: {exc}", severity="warning",
+                            markup=False)
+        self._address_closed(None)
+
+    def _address_closed(self, _result: object) -> None:
+        self.asking_address = False
+        self._show_verdict()
+
+    def address_given(self) -> None:
+        """The walk so far read no address: walk again from the start with it (the
+        checks that request it, and the log lines it causes, change)."""
+        self.verdict_due = True
+        self.ahead.start(self.session.restart, gather=True, discard=True)
+        self._progress_changed()
 
     def on_host_fact(self, message: HostFact) -> None:
         self.walk.query_one(HostSummary).set_fact(message.name, message.value, message.reason)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         self.state.follow(message.event)
-        self.walk.refresh_view(follow=True)
-        if isinstance(message.event, WalkFinished):
-            self.show_summary()
+        self.walk.refresh_view()
+        if not isinstance(message.event, WalkFinished):
+            self._progress_changed()
+
+    def _progress_changed(self) -> None:
+        self.walk.show_progress()
+        for screen in self.screen_stack:
+            if isinstance(screen, (SummaryScreen, VerdictScreen)) and self.state.ahead:
+                screen.show_progress()
+
+    def on_ran_ahead(self, message: RanAhead) -> None:
+        self.state.ahead = self.state.checking_again = False
+        self.walk.refresh_view()
+        self.walk.show_progress()
+        self.prepare_report()
+
+    def on_report_ready(self, message: ReportReady) -> None:
+        self.walk.show_progress()
+        for screen in self.screen_stack:
+            if isinstance(screen, (SummaryScreen, VerdictScreen)):
+                screen.show_report(message.report, message.error)
+        self._show_verdict()
+
+    def _show_verdict(self) -> None:
+        """The verdict, once the checks ran (and again after a fix), when the walk screen
+        is on top: never over a fix, the help or the address question."""
+        if not self.verdict_due or self.report is None or self.state.ahead:
+            return
+        if self.addresses_to_offer or self.address_question_due or self.asking_address:
+            return  # the address first: with it, the checks run again
+        if any(isinstance(screen, VerdictScreen) for screen in self.screen_stack):
+            self.verdict_due = False
+        elif isinstance(self.screen, WalkScreen):
+            self.verdict_due = False
+            self.push_screen(VerdictScreen(self.report))
+
+    # -- questions -------------------------------------------------------------------------
+
+    def answer_question(self, node_id: str, key: str) -> None:
+        """The person answered: keep it, and run on from that question if it changes the
+        walk (the answer taken by default was another one, or the walk waited there)."""
+        state = self.state
+        state.waiting = False
+        at_head = state.entries()[-1].node.id == node_id
+        if at_head:
+            state.revealed += 1
+        taken = next((s.result for s in reversed(self.session.transcript.steps)
+                      if s.node == node_id), None)
+        if state.ahead and taken != key:  # cut back once the run ahead has let go
+            self.ahead.start(partial(self._answer_in_session, node_id, key), discard=True)
+        elif self._answer_in_session(node_id, key) and not state.ahead:
+            self.ahead.start()
+        self.walk.refresh_view(follow=at_head)
+
+    def _answer_in_session(self, node_id: str, key: str) -> bool:
+        try:
+            return self.session.answer(node_id, key)
+        except AnswerRequired as exc:
+            self.post_safely(WalkStalled(str(exc)))
+            return False
+
+    def ask_from_verdict(self) -> None:
+        """`a` on the verdict: the question the walk waits at, else the first one taken by
+        default whose answer could change the verdict."""
+        session = self.session
+        waiting = session.flow.by_id.get(session.current or "")
+        if waiting is not None and waiting.kind == "ask":
+            node, current = waiting, None
+        else:
+            asked = self.state.questions_to_ask()
+            if not asked:
+                self.notify("No question could change this verdict.")
+                return
+            node, current = session.flow.by_id[asked[0].node], asked[0].result
+
+        def answered(key: str | None) -> None:
+            if key is not None:
+                self.verdict_due = False
+                self.answer_question(node.id, key)
+
+        self.push_screen(QuestionScreen(node, current), answered)
 
     def on_walk_stalled(self, message: WalkStalled) -> None:
         self.state.stop_running()
@@ -191,20 +302,34 @@ class WizardApp(App[int]):
 
     # -- fixes -----------------------------------------------------------------------------
 
-    def open_fix(self, entry: Entry) -> None:
+    def open_cause_fix(self, report: dict[str, Any], number: int) -> None:
+        """`f` (the first cause) or a cause's number on the verdict or the summary."""
+        causes = report.get("causes") or []
+        if not 1 <= number <= len(causes):
+            self.notify("No cause has that number." if causes else "No cause was found, so "
+                        "there is nothing to fix.")
+            return
+        found = cause_fixes(causes[number - 1], self.session.transcript.steps)
+        if not found.offers:
+            self.notify(f"No automatic fix for: {found.title}. The explanation says what to "
+                        "do by hand.", markup=False)
+            return
+        self.open_offers(found.offers)
+
+    def open_offers(self, offers: list[tuple[int, FixOffer]]) -> None:
+        """The plan of the one fix offered, or first the choice between several."""
         if self.state.fix_running:
             self.notify("A fix is already running.")
             return
-        plans = entry.plans
-        if len(plans) == 1:
-            self._confirm_fix(entry.index, plans[0])
+        if len(offers) == 1:
+            self._confirm_fix(*offers[0])
             return
 
         def chosen(offer_index: int | None) -> None:
             if offer_index is not None:
-                self._confirm_fix(entry.index, plans[offer_index])
+                self._confirm_fix(*offers[offer_index])
 
-        self.push_screen(FixChoiceScreen(plans), chosen)
+        self.push_screen(FixChoiceScreen([offer for _, offer in offers]), chosen)
 
     def _confirm_fix(self, index: int, offer: FixOffer) -> None:
         self.push_screen(FixConfirmScreen(index, offer, self.fix_blocked))
@@ -273,6 +398,13 @@ class WizardApp(App[int]):
                               message.applied.id if message.applied else None)
         self.walk.query_one(HostSummary).forget()
         self.gather_host()  # the fix changed the host: show it afresh
+        if message.applied is not None and message.applied.commands:
+            # Every step afresh, so none still shows the old problem or offers the same
+            # fix again; then the verdict says what the site answers now.
+            self.state.new_walk()
+            self.verdict_due = True
+            self.ahead.start(self.session.start_over, gather=True, discard=True)
+            self._progress_changed()
         self.walk.refresh_view()
         if (screen := self._fix_screen()) is not None:
             screen.finish(message.verdict, message.fixed, message.applied)
@@ -285,11 +417,14 @@ class WizardApp(App[int]):
         if not isinstance(self.screen, SummaryScreen):
             self.push_screen(SummaryScreen())
 
+    def action_show_summary(self) -> None:
+        self.show_summary()
+
     @work(thread=True, group="report", exclusive=True, exit_on_error=False)
     def prepare_report(self) -> None:
         """Build the report and save the transcript off the UI thread (facts may be read)."""
         report, error = self._save()
-        self.post_safely(SummaryScreen.Ready(report, error))
+        self.post_safely(ReportReady(report, error))
 
     def _save(self) -> tuple[dict[str, Any], str | None]:
         report = build_report(self.session.transcript, self.session.facts)
@@ -300,10 +435,6 @@ class WizardApp(App[int]):
         except OSError as exc:
             return report, f"transcript not saved: {exc.strerror or exc}"
         return report, None
-
-    def on_summary_screen_ready(self, message: SummaryScreen.Ready) -> None:
-        if isinstance(self.screen, SummaryScreen):
-            self.screen.show_report(message.report, message.error)
 
     def action_export(self) -> None:
         if self.report is None or self.transcript_path is None:
@@ -339,6 +470,7 @@ class WizardApp(App[int]):
         self.action_request_quit()  # ctrl+q too asks while a fix runs, and saves
 
     def quit_now(self) -> None:
+        self.ahead.stop()
         self.session.cancel()  # a running check ends within its poll interval
         self._save()
         self.exit(0)

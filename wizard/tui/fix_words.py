@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len
+
 from wizard.engine.placeholders import unresolved
 from wizard.engine.transcript import FixOffer
 from wizard.fixes import ACTIONS
@@ -55,3 +57,21 @@ def _lower_first(text: str) -> str:
     if len(text) > 1 and text[0].isupper() and text[1].islower():
         return text[0].lower() + text[1:]
     return text
+
+
+ELLIPSIS = "..."  # ASCII: the Linux console's font has no single-glyph ellipsis
+
+
+def footer_label(title: str, room: int) -> str:
+    """`title` as it fits in `room` columns: whole, or cut after a whole word and ended
+    with '...' ('Set request_terminate_timeout = 30s...'); '' when not even one word fits.
+    A footer cut mid-word by the terminal's edge reads as a different fix."""
+    title = " ".join(title.split())
+    if cell_len(title) <= room:
+        return title
+    words = title.split(" ")
+    for count in range(len(words) - 1, 0, -1):
+        shown = " ".join(words[:count]).rstrip(",;:=- ") + ELLIPSIS
+        if cell_len(shown) <= room:
+            return shown
+    return ""

@@ -75,3 +75,16 @@ class FailingAddressesFound(Message):
     """The logs were read (no --url given): the addresses seen failing, newest first."""
 
     addresses: list[FailingAddress]
+
+
+@dataclass
+class RanAhead(Message):
+    """The session ran every step it could without a person (see Session.run_ahead)."""
+
+
+@dataclass
+class ReportReady(Message):
+    """The report of the walk so far is built and the transcript saved (or why not)."""
+
+    report: dict[str, Any]
+    error: str | None

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 def palette_commands(app: WizardApp) -> Iterator[SystemCommand]:
     walk = app.walk
-    yield SystemCommand("Next step", "Run the next step of the walk", walk.action_next)
+    yield SystemCommand("The answer", "The most likely cause and its fix", walk.action_verdict)
+    yield SystemCommand("Next step", "Show the next step of the walk", walk.action_next)
     yield SystemCommand("Re-run check", "Run the selected step's check again",
                         walk.action_rerun)
     yield SystemCommand("Fix", "Show the fix for the selected step", walk.action_fix)

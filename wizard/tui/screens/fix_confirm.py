@@ -1,7 +1,11 @@
 """Confirm a fix: the exact commands, root or not, how to undo, what proves it worked.
 Nothing runs before `y`; the output streams below as plain text. The questions the fix
 asked the host (guards, checksums) show as question and answer; `v` shows every command
-that ran with its raw output and exit code, as the transcript keeps them."""
+that ran with its raw output and exit code, as the transcript keeps them.
+
+Once the fix starts, the plan gives up most of its room to the output: the output pane
+takes the keys (it scrolls, and wraps long lines), and the verdict sits below it, so it is
+on screen at 80x24 however long the plan or the output."""
 
 from __future__ import annotations
 
@@ -9,17 +13,19 @@ import shlex
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Footer, Static
 
 from wizard.engine.transcript import FixOffer
 from wizard.fixes.result import AppliedFix
 from wizard.tui.fix_gate import FixBlocked
 from wizard.tui.fix_words import offer_title
-from wizard.tui.plain import literal, visible
+from wizard.tui.plain import literal
+from wizard.tui.widgets.output_pane import SCROLL_KEYS, OutputPane
 
 if TYPE_CHECKING:
     from wizard.tui.app import WizardApp
@@ -53,11 +59,26 @@ def raw_lines(records: list[dict[str, Any]]) -> list[str]:
     for record in records:
         code = record.get("returncode")
         end = f"exit {code}" if code is not None else (record.get("error") or "did not finish")
-        # the exit code first: a long command is cut at the dialog's edge, not its result
+        # the exit code first, where the eye starts: a long command wraps after it
         lines.append(f"[{record.get('role')}: {end}] $ {shlex.join(record.get('argv') or [])}")
         output = (record.get("stdout") or "") + (record.get("stderr") or "")
         lines += [f"    {line}" for line in output.splitlines()]
     return lines
+
+
+class PlanPane(VerticalScroll):
+    """The plan, scrolled with the keys when it is longer than its room; the footer then
+    says so."""
+
+    BINDINGS = [SCROLL_KEYS]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "scroll_down":
+            return self.max_scroll_y > 0
+        return True
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.screen.refresh_bindings()  # whether it overflows may have changed
 
 
 class FixConfirmScreen(ModalScreen[None]):
@@ -82,16 +103,17 @@ class FixConfirmScreen(ModalScreen[None]):
         self.records: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Static(plan_text(self.offer, self.blocked), id="fix-plan")
-            yield Log(id="fix-log", highlight=False, auto_scroll=True)
-            yield Log(id="fix-raw", highlight=False, auto_scroll=False)
+        with Vertical(classes="dialog"):
+            with PlanPane(id="fix-plan-pane"):
+                yield Static(plan_text(self.offer, self.blocked), id="fix-plan")
+            yield OutputPane(id="fix-log")
+            yield OutputPane(id="fix-raw", follow=False)  # read from the first command
             yield Static(id="fix-verdict")
         yield Footer(show_command_palette=not cast("WizardApp", self.app).ascii_only)
 
     def on_mount(self) -> None:
-        self.query_one("#fix-log", Log).display = False
-        self.query_one("#fix-raw", Log).display = False
+        self.query_one("#fix-log").display = False
+        self.query_one("#fix-raw").display = False
         self.query_one("#fix-verdict").display = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -107,17 +129,17 @@ class FixConfirmScreen(ModalScreen[None]):
         if self.started or self.blocked is not None:
             return
         self.started = True
-        log = self.query_one("#fix-log", Log)
+        self.add_class("-running")  # the plan shrinks; output and verdict share the room
+        log = self.query_one("#fix-log", OutputPane)
         log.display = True
+        log.focus()  # the scroll keys work at once, and the footer names them
         self.query_one("#fix-verdict", Static).update(Text("Running..."))
         self.query_one("#fix-verdict").display = True
-        self.call_after_refresh(log.scroll_visible, animate=False)
         self.refresh_bindings()
         cast("WizardApp", self.app).start_fix(self.index, self.offer)
 
     def add_output(self, line: str) -> None:
-        # Log never parses markup; visible() also shows escape sequences as \x1b.
-        self.query_one("#fix-log", Log).write_line(visible(line))
+        self.query_one("#fix-log", OutputPane).add_line(line)
 
     def finish(self, verdict: str, fixed: bool, applied: AppliedFix | None = None) -> None:
         self.done = True
@@ -125,22 +147,21 @@ class FixConfirmScreen(ModalScreen[None]):
         style = "bold green" if fixed else (
             "bold yellow" if applied and applied.proof == "unproven" else "bold red")
         keys = "v shows every command's raw output. " if self.records else ""
-        widget = self.query_one("#fix-verdict", Static)
-        widget.update(Text.assemble(literal(verdict, style),
-                                    f"\n{keys}Escape goes back to the steps."))
+        self.query_one("#fix-verdict", Static).update(Text.assemble(
+            literal(verdict, style), f"\n{keys}Escape goes back to the steps."))
         self.refresh_bindings()
-        # At 80x24 the plan fills the dialog: bring the verdict into view, or it is missed.
-        self.call_after_refresh(widget.scroll_visible, animate=False)
 
     def action_raw(self) -> None:
-        """Show or hide what ran, exactly: each command, its role, exit code and output."""
-        raw = self.query_one("#fix-raw", Log)
-        if not raw.display and not raw.line_count:
+        """Show what ran, exactly (each command, its role, exit code and output) in the
+        output's place, or the output again."""
+        raw = self.query_one("#fix-raw", OutputPane)
+        if not raw.display and not raw.line_total:
             for line in raw_lines(self.records):
-                raw.write_line(visible(line))
+                raw.add_line(line)
         raw.display = not raw.display
-        if raw.display:
-            self.call_after_refresh(raw.scroll_visible, animate=False)
+        log = self.query_one("#fix-log", OutputPane)
+        log.display = not raw.display
+        (raw if raw.display else log).focus()
 
     def action_cancel(self) -> None:
         if not self.started:

@@ -12,21 +12,20 @@ from textual.widgets import Static
 from wizard.tui.glyphs import ASKING, PENDING, SPINNER, STATUS_GLYPH, STATUS_WORD
 
 KEYS = [
-    ("Enter, space", "run the next step; at the end, open the summary"),
-    ("up/down, j/k", "move through the steps done so far"),
-    ("Tab", "switch between the steps and the details (arrows scroll)"),
+    ("f, 1-9", "fix a cause on the answer or summary (commands first)"),
+    ("a", "the answer; on it, a question that may change it"),
+    ("Enter, space", "show the next step; at the end, the summary"),
+    ("up/down, j/k", "move through the steps shown so far"),
+    ("Tab", "steps <-> details (the arrows then scroll)"),
     ("1-9", "answer a question; or the arrows and Enter"),
     ("r", "run the selected step's check again"),
-    ("c, Escape", "cancel the running check"),
     ("v", "show or hide the evidence"),
-    ("f", "fix the selected step (shows the commands first)"),
+    ("f", "fix the selected step (commands shown first)"),
     ("y / n", "on the fix screen: run it / do not"),
-    ("s", "summary: causes, fixes made, what is left"),
-    ("e", "on the summary: write the Markdown report"),
-    ("Escape", "back out: close a screen, jump to the newest step"),
+    ("s, e", "summary; on it, e writes the Markdown report"),
+    ("Escape, c", "cancel a check, close a screen, go to the newest step"),
     ("ctrl+p", "command palette: every action by name"),
-    ("?", "this help"),
-    ("q", "quit, saving the transcript; asks only while a fix runs"),
+    ("q", "quit and save the transcript (asks during a fix)"),
 ]
 
 

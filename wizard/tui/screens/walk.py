@@ -1,10 +1,16 @@
-"""The main screen: steps on the left, the selected step on the right, keys in the footer."""
+"""The main screen: steps on the left, the selected step on the right, keys in the footer.
+
+The checks run ahead of the walk (see walk_state.py); a line under the host says how far
+they got, then what they found. Enter reveals the next step's finding, and asks a
+question when the walk reaches it."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
@@ -13,10 +19,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from wizard import TOOL_NAME, __version__
-from wizard.engine.runner import AnswerRequired
-from wizard.tui.fix_words import offer_title
-from wizard.tui.messages import CheckRerun, WalkStalled
+from wizard.flow.model import Node
+from wizard.tui.fix_words import footer_label, offer_title
+from wizard.tui.footer_room import footer_room
+from wizard.tui.messages import CheckRerun
 from wizard.tui.plain import literal
+from wizard.tui.screens.verdict import VerdictScreen
 from wizard.tui.walk_state import Entry
 from wizard.tui.widgets.choice_list import ChoiceList
 from wizard.tui.widgets.host_summary import HostSummary
@@ -25,10 +33,28 @@ from wizard.tui.widgets.step_list import StepList, row
 
 if TYPE_CHECKING:
     from wizard.tui.app import WizardApp
+    from wizard.tui.walk_state import WalkState
+
+
+def progress_line(state: WalkState, report: dict[str, Any] | None, finished: bool) -> Text:
+    """'Checking: 7 checks done, now Firewall...', then the lead cause and where to see it."""
+    if state.ahead:
+        again = " again after the fix" if state.checking_again else ""
+        now = f", now {state.now_checking}" if state.now_checking else ""
+        return literal(f"Checking{again}: {state.checks_done} checks done{now}...")
+    if report is None:
+        return Text("")
+    causes = report.get("causes") or []
+    if causes:
+        found = Text.assemble("Most likely: ", literal(causes[0]["title"], "bold"))
+    else:
+        found = Text("No cause of a 502 found.")
+    if not finished:
+        found = Text("The checks wait for your answer to a question.")
+    return Text.assemble(found, "  a: the answer, s: summary")
 
 TICK_SECONDS = 1 / 8
-# The engine's own sentence names the node and `--answer NODE=KEY`, words for the CLI.
-ANSWER_WANTED = "This question needs your answer: its number, or the arrows and Enter."
+NOTICE_SECONDS = 4.0
 
 
 class WalkScreen(Screen[None]):
@@ -39,6 +65,7 @@ class WalkScreen(Screen[None]):
         Binding("f", "fix", "Fix"),
         Binding("v", "evidence", "Evidence", show=False),
         Binding("s", "summary", "Summary", show=False),
+        Binding("a", "verdict", "The answer", show=False),
         Binding("j", "move(1)", show=False),
         Binding("k", "move(-1)", show=False),
         Binding("c", "cancel", "Cancel"),
@@ -49,6 +76,8 @@ class WalkScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.evidence_open = False
+        self._last_notice: tuple[str, float] = ("", 0.0)
+        self.ready = False  # mounted: the engine's events may arrive before
 
     @property
     def wizard(self) -> WizardApp:
@@ -59,6 +88,7 @@ class WalkScreen(Screen[None]):
         yield Static(literal(f"{TOOL_NAME} {__version__} - {flow.title or flow.flow}"),
                      id="title-bar")
         yield HostSummary(self.wizard.session.facts.options.url)
+        yield Static(id="progress")
         with Horizontal(id="walk-body"):
             step_list = StepList(id="steps")
             step_list.border_title = "Steps"
@@ -68,11 +98,28 @@ class WalkScreen(Screen[None]):
         yield Footer(show_command_palette=not self.wizard.ascii_only)
 
     def on_mount(self) -> None:
+        self.ready = True
+        self.show_progress()
         self.refresh_view(follow=True)
         self.query_one(StepList).focus()
         self.set_interval(TICK_SECONDS, self._tick)
 
     # -- showing ---------------------------------------------------------------------------
+
+    def show_progress(self) -> None:
+        """One line: how far the checks got, or what they found and the key to see it."""
+        if not self.ready:
+            return
+        self.query_one("#progress", Static).update(progress_line(
+            self.wizard.state, self.wizard.report, self.wizard.session.finished))
+
+    def say_once(self, text: str) -> None:
+        """A notice, unless the same one is still on screen (keys pressed in a hurry)."""
+        now = time.monotonic()
+        if self._last_notice[0] == text and now - self._last_notice[1] < NOTICE_SECONDS:
+            return
+        self._last_notice = (text, now)
+        self.notify(text, timeout=NOTICE_SECONDS, markup=False)
 
     def selected(self) -> Entry | None:
         entries = self.wizard.state.entries()
@@ -81,6 +128,8 @@ class WalkScreen(Screen[None]):
 
     def refresh_view(self, follow: bool = False) -> None:
         """Redraw from the state; `follow` moves the highlight to the newest step."""
+        if not self.ready:
+            return
         state = self.wizard.state
         entries = state.entries()
         step_list = self.query_one(StepList)
@@ -90,8 +139,8 @@ class WalkScreen(Screen[None]):
         if entries and (follow or was_at_head):
             step_list.highlighted = self._follow_index(entries)
         self._show_selected()
-        asking = head is not None and head.step is None and head.node.kind == "ask"
-        if (state.waiting or asking) and self._at_head():
+        asking = head is not None and head.step is None and self._asking() is head.node
+        if asking and self._at_head():
             self.query_one(ChoiceList).focus()
         elif self.focused is None or isinstance(self.focused, ChoiceList):
             step_list.focus()  # the answers are gone; the details keep focus if they had it
@@ -147,7 +196,7 @@ class WalkScreen(Screen[None]):
         entry = self.selected()
         state = self.wizard.state
         if action == "fix":
-            return bool(entry and entry.plans)
+            return True  # with no fix here, `f` says so (the footer hides it then)
         if action == "rerun":
             return bool(entry and entry.step and entry.node.kind == "check")
         if action == "evidence":
@@ -162,55 +211,72 @@ class WalkScreen(Screen[None]):
         cannot run (from a snapshot), since f then only shows the plan."""
         bindings = super().active_bindings
         entry = self.selected()
+        if "f" in bindings and not (entry and entry.plans):
+            del bindings["f"]
         if "f" in bindings and entry and entry.plans:
             node, binding, enabled, tooltip = bindings["f"]
-            title = offer_title(entry.plans[0])
             verb = "Fix" if self.wizard.fix_blocked is None else "Plan"
+            # Shortened after a whole word to the room the other keys leave: a title cut
+            # by the terminal's edge reads as another fix, and pushes Help and Quit off.
+            room = footer_room(self, bindings, "f") - len(f"{verb}: ")
+            title = footer_label(offer_title(entry.plans[0]), room)
+            description = f"{verb}: {title}" if title else verb
             bindings["f"] = ActiveBinding(
-                node, replace(binding, description=f"{verb}: {title}"), enabled, tooltip)
+                node, replace(binding, description=description), enabled, tooltip)
         return bindings
 
     # -- actions ---------------------------------------------------------------------------
 
     def action_next(self) -> None:
+        """Reveal the next step's finding; ask a question when the walk reaches it."""
         wizard = self.wizard
         state, session = wizard.state, wizard.session
-        if state.running or state.fix_running:
-            self.notify("Wait for the running step, or press c to cancel it.")
+        if state.fix_running:
+            self.say_once("Wait for the fix to finish.")
+            return
+        head = self._asking()
+        if head is not None:
+            state.waiting = True
+            self.refresh_view(follow=True)
+            self.say_once(f"Choose an answer: 1-{len(head.choices)}, or the arrows and "
+                          "Enter.")
+            return
+        if not state.all_shown:
+            state.reveal_next()
+            self.refresh_view(follow=True)
+            if state.all_shown and session.finished:  # the walk's end: what it found
+                wizard.show_summary()
             return
         if session.finished:
             wizard.show_summary()
-            return
-        node = session.flow.by_id[session.current or ""]
-        if node.kind == "ask" and node.id not in session.facts.options.answers:
-            state.waiting = True
-            self.refresh_view(follow=True)
-            self.notify(f"Choose an answer: 1-{len(node.choices)}, or the arrows and Enter.")
-            return
-        self._advance(None)
+        elif state.ahead or state.running:
+            self.say_once("This check is still running; its finding shows here when it "
+                          "ends (c cancels it).")
+        else:
+            self.say_once("The checks stopped; press s for the summary.")
+
+    def _asking(self) -> Node | None:
+        """The question at the walk's head, if the person must answer it there: one the
+        run ahead took by default, or the one the run ahead stopped at."""
+        state, session = self.wizard.state, self.wizard.session
+        pending = state.pending_question()
+        if pending is not None:
+            return session.flow.by_id[pending.node]
+        if state.all_shown and not state.ahead and session.current is not None:
+            node = session.flow.by_id[session.current]
+            if node.kind == "ask" and node.id not in session.facts.options.answers:
+                return node
+        return None
 
     def action_answer(self, number: int) -> None:
-        session = self.wizard.session
-        node = session.flow.by_id.get(session.current or "")
-        if node is None or node.kind != "ask" or self.wizard.state.running:
-            return
-        if 1 <= number <= len(node.choices):
+        node = self._asking()
+        if node is not None and 1 <= number <= len(node.choices):
             self._answer_key(node.choices[number - 1].key)
 
     def _answer_key(self, key: str | None) -> None:
-        if key is not None and not self.wizard.state.running:
-            self.wizard.state.waiting = False
-            self._advance(key)
-
-    @work(thread=True, exclusive=True, group="walk", exit_on_error=False)
-    def _advance(self, answer: str | None) -> None:
-        try:
-            self.wizard.session.advance(answer)
-        except AnswerRequired:
-            self.wizard.post_safely(WalkStalled(ANSWER_WANTED))
-        except Exception as exc:  # an engine bug must not kill the screen
-            self.wizard.post_safely(WalkStalled(f"the step failed: {type(exc).__name__}: "
-                                                f"{exc}"))
+        node = self._asking()
+        if key is not None and node is not None:
+            self.wizard.answer_question(node.id, key)
 
     def action_rerun(self) -> None:
         entry = self.selected()
@@ -263,12 +329,19 @@ class WalkScreen(Screen[None]):
     def action_fix(self) -> None:
         entry = self.selected()
         if entry is None or not entry.plans:
-            self.notify("No fix is offered for this step.")
+            self.say_once("No fix is offered for this step.")
             return
-        self.wizard.open_fix(entry)
+        self.wizard.open_offers([(entry.index, offer) for offer in entry.plans])
 
     def action_summary(self) -> None:
         self.wizard.show_summary()
+
+    def action_verdict(self) -> None:
+        wizard = self.wizard
+        if wizard.state.ahead or wizard.report is None:
+            self.say_once("The checks are still running; the answer opens when they end.")
+            return
+        wizard.push_screen(VerdictScreen(wizard.report))
 
     def show_stalled(self, reason: str) -> None:
         self.notify(reason, severity="warning", markup=False)

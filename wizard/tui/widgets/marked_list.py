@@ -17,15 +17,19 @@ class MarkedList(OptionList):
         self._marked: int | None = None  # the line that carries the '>' now
 
     def sync(self, rows: list[Text], ids: list[str] | None = None) -> None:
-        """Show these rows, changing only the lines that differ (keeps the highlight)."""
+        """Show exactly these rows, changing only the lines that differ (keeps the highlight).
+
+        Idempotent: the list is compared with the options it really holds, not with what an
+        earlier call meant to show, so calls arriving back to back (keys pressed faster than
+        the screen redraws) can never add a row twice."""
         old = self._rows
         self._rows = list(rows)
-        for index, text in enumerate(rows):
-            if index >= len(old):
+        for index, text in enumerate(self._rows):
+            if index >= self.option_count:
                 self.add_option(Option(self._prompt(index), id=ids[index] if ids else None))
-            elif text != old[index]:
+            elif index >= len(old) or text != old[index]:
                 self.replace_option_prompt_at_index(index, self._prompt(index))
-        while self.option_count > len(rows):
+        while self.option_count > len(self._rows):
             self.remove_option_at_index(self.option_count - 1)
 
     def reset(self, rows: list[Text], ids: list[str] | None = None) -> None:
@@ -42,6 +46,6 @@ class MarkedList(OptionList):
     def watch_highlighted(self, highlighted: int | None) -> None:
         super().watch_highlighted(highlighted)
         for index in (self._marked, highlighted):
-            if index is not None and index < len(self._rows):
+            if index is not None and index < min(len(self._rows), self.option_count):
                 self.replace_option_prompt_at_index(index, self._prompt(index))
         self._marked = highlighted

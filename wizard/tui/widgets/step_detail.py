@@ -17,6 +17,7 @@ from wizard.tui.glyphs import ASKING, PENDING, STATUS_STYLE, STATUS_WORD, glyph,
 from wizard.tui.plain import literal
 from wizard.tui.walk_state import Entry, WalkState
 from wizard.tui.widgets.choice_list import ChoiceList
+from wizard.tui.widgets.step_list import StepList
 
 
 def heading(entry: Entry) -> Text:
@@ -38,6 +39,8 @@ def state_line(entry: Entry, state: WalkState) -> Text:
     if entry.node.kind == "ask":
         count = len(entry.node.choices)
         return Text(f"Answer with 1-{count}, or the arrows and Enter.")
+    if entry.ready and entry.node.kind == "check":
+        return Text("This check has run: press Enter to see what it found.")
     what = "run this check" if entry.node.kind == "check" else "go on"
     return Text(f"Press Enter to {what}.")
 
@@ -77,6 +80,12 @@ def fixes_block(entry: Entry, blocked: FixBlocked | None) -> Text:
     return Text("\n").join(lines)
 
 
+TITLE = "Details"
+# The border title says where the keys go, since focus must show without colour
+# (NO_COLOR, the Linux console): the border also changes kind, except in ASCII.
+FOCUSED_TITLE = "Details - Up/Down scroll, Tab back"
+
+
 class StepDetail(VerticalScroll):
     """Focusable (Tab) so long findings and evidence scroll with the arrow keys."""
 
@@ -85,6 +94,14 @@ class StepDetail(VerticalScroll):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._asked: int | None = None  # the step index whose answers are listed
+        self._evidence_open = False
+        self.border_title = TITLE
+
+    def on_focus(self) -> None:
+        self.border_title = FOCUSED_TITLE
+
+    def on_blur(self) -> None:
+        self.border_title = TITLE
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -112,12 +129,26 @@ class StepDetail(VerticalScroll):
         self._set("detail-finding", literal(step.text or step.summary) if step else Text(""))
         self._set("detail-evidence", evidence_block(entry, evidence_open))
         self._set("detail-fixes", fixes_block(entry, blocked))
+        self._reveal_evidence(evidence_open)
         choices = self.query_one(ChoiceList)
         asking = step is None and entry.node.kind == "ask"
         if asking and self._asked != entry.index:  # a new question: fresh answers
             choices.show_choices(entry.node.choices)
             self._asked = entry.index
+        if choices.has_focus and not asking:
+            # The answers vanish under the cursor: the steps take the keys again, where
+            # Textual would leave focus nowhere (and Tab would start from the first pane).
+            self.screen.query_one(StepList).focus()
         choices.display = asking
+
+    def _reveal_evidence(self, evidence_open: bool) -> None:
+        """When `v` opens the evidence, scroll it into view: below a long finding it would
+        open out of sight, and the steps list (not this pane) has the arrow keys."""
+        opened = evidence_open and not self._evidence_open
+        self._evidence_open = evidence_open
+        evidence = self.query_one("#detail-evidence", Static)
+        if opened and evidence.display:
+            self.call_after_refresh(evidence.scroll_visible, animate=False)
 
     def tick(self, entry: Entry, state: WalkState) -> None:
         self._set("detail-state", state_line(entry, state))
