@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -19,7 +18,7 @@ from textual.screen import Screen
 
 from wizard.engine.events import WalkFinished
 from wizard.engine.facts_source import Facts, fact_or_reason, open_facts, save_snapshot
-from wizard.engine.failing_addresses import FailingAddress, failing_addresses
+from wizard.engine.failing_addresses import failing_addresses
 from wizard.engine.report import build_report, render_markdown
 from wizard.engine.runner import AnswerRequired, Session
 from wizard.engine.transcript import FixOffer
@@ -28,7 +27,7 @@ from wizard.fixes.privilege import authenticate_on_terminal, check_access, probe
 from wizard.flow.library import find_flow
 from wizard.flow.model import Flow
 from wizard.options import Options
-from wizard.tui.address_input import offer_address_input, use_typed_address
+from wizard.tui.address_input import AddressQuestion
 from wizard.tui.ascii_scrollbar import use_ascii_scrollbars
 from wizard.tui.background import wait_in_daemon
 from wizard.tui.cause_fixes import cause_fixes
@@ -53,7 +52,6 @@ from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
 from wizard.tui.screens.fix_choice import FixChoiceScreen
 from wizard.tui.screens.fix_confirm import FixConfirmScreen
 from wizard.tui.screens.help import HelpScreen
-from wizard.tui.screens.pick_address import PickAddressScreen
 from wizard.tui.screens.question import QuestionScreen
 from wizard.tui.screens.summary import SummaryScreen
 from wizard.tui.screens.too_small import MIN_SIZE, TooSmallScreen
@@ -71,7 +69,6 @@ class WizardApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "request_quit", "Quit", key_display="q"),
     ]
-    address_question_due = False  # the logs named no address to pick; not asked yet
 
     def __init__(self, flow: Flow, facts: Facts, *, check_timeout: float | None = None,
                  transcript_path: Path | None = None, fix_backend: bool | None = None,
@@ -82,7 +79,6 @@ class WizardApp(App[int]):
         self.state = WalkState(self.session)
         self.ahead = RunAhead(self)
         self.verdict_due = True  # open the verdict once the checks ran and the walk is on top
-        self.asking_address = False  # the pick list or the address question is open
         self.walk = WalkScreen()
         self.transcript_path = transcript_path
         self.markdown_path: Path | None = None
@@ -94,7 +90,7 @@ class WizardApp(App[int]):
         self.from_snapshot = facts.replay if from_snapshot is None else from_snapshot
         # The Linux console's font lacks rounded corners and most symbols: draw in ASCII.
         self.ascii_only = os.environ.get("TERM") == "linux" if ascii_only is None else ascii_only
-        self.addresses_to_offer: list[FailingAddress] = []
+        self.address = AddressQuestion(self)  # asked when no --url was given
 
     @property
     def fix_blocked(self) -> FixBlocked | None:
@@ -152,48 +148,11 @@ class WizardApp(App[int]):
     # -- messages --------------------------------------------------------------------------
 
     def on_failing_addresses_found(self, message: FailingAddressesFound) -> None:
-        if any(address.can_request for address in message.addresses):
-            self.addresses_to_offer = message.addresses
-        else:  # none the wizard may request: the person is asked to type the address
-            self.address_question_due = True
-        self._offer_addresses()
+        self.address.found(message.addresses)
 
     def _on_top_changed(self) -> None:
-        self._offer_addresses()
-        self._show_verdict()
-
-    def _offer_addresses(self) -> None:
-        """The pick list (or, with nothing to pick, the question to type the address), once
-        the walk screen is on top (not over help, a fix or the too-small notice), and only
-        while no address is known."""
-        due = bool(self.addresses_to_offer) or self.address_question_due
-        if not due or not isinstance(self.screen, WalkScreen):
-            return
-        addresses, self.addresses_to_offer = self.addresses_to_offer, []
-        self.address_question_due = False
-        if self.session.facts.options.url or self.state.fix_running:
-            return
-        self.asking_address = True
-        if not addresses:
-            offer_address_input(self, self._address_closed)
-            return
-        self.push_screen(PickAddressScreen(addresses, self.session.facts.options.since_seconds,
-                                           time.time(),
-                                           type_address=partial(use_typed_address, self)),
-                         self._address_chosen)
-
-    def _address_chosen(self, url: str | None) -> None:
-        if url:
-            try:
-                use_typed_address(self, url)
-            except ValueError as exc:
-                self.notify(f"That address cannot be requested: {exc}", severity="warning",
-                            markup=False)
-        self._address_closed(None)
-
-    def _address_closed(self, _result: object) -> None:
-        self.asking_address = False
-        self._show_verdict()
+        self.address.offer()
+        self.show_verdict()
 
     def address_given(self) -> None:
         """The walk so far read no address: walk again from the start with it (the
@@ -228,14 +187,14 @@ class WizardApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, (SummaryScreen, VerdictScreen)):
                 screen.show_report(message.report, message.error)
-        self._show_verdict()
+        self.show_verdict()
 
-    def _show_verdict(self) -> None:
+    def show_verdict(self) -> None:
         """The verdict, once the checks ran (and again after a fix), when the walk screen
         is on top: never over a fix, the help or the address question."""
         if not self.verdict_due or self.report is None or self.state.ahead:
             return
-        if self.addresses_to_offer or self.address_question_due or self.asking_address:
+        if self.address.pending:
             return  # the address first: with it, the checks run again
         if any(isinstance(screen, VerdictScreen) for screen in self.screen_stack):
             self.verdict_due = False

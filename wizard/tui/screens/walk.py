@@ -283,6 +283,9 @@ class WalkScreen(Screen[None]):
         state = self.wizard.state
         if entry is None or state.running or state.fix_running:
             return
+        if state.ahead:  # it would read the host afresh under the checks still running
+            self.say_once("The checks are still running; r works once they are done.")
+            return
         if entry.step is None:
             self.action_next()
             return
