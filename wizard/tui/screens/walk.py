@@ -78,6 +78,7 @@ class WalkScreen(Screen[None]):
         self.evidence_open = False
         self._last_notice: tuple[str, float] = ("", 0.0)
         self.ready = False  # mounted: the engine's events may arrive before
+        self._held: int | None = None  # the highlight to keep while the steps run again
 
     @property
     def wizard(self) -> WizardApp:
@@ -85,7 +86,8 @@ class WalkScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         flow = self.wizard.session.flow
-        yield Static(literal(f"{TOOL_NAME} {__version__} - {flow.title or flow.flow}"),
+        mode = "practice - " if self.wizard.session.facts.options.practice else ""
+        yield Static(literal(f"{TOOL_NAME} {__version__} - {mode}{flow.title or flow.flow}"),
                      id="title-bar")
         yield HostSummary(self.wizard.session.facts.options.url)
         yield Static(id="progress")
@@ -105,6 +107,10 @@ class WalkScreen(Screen[None]):
         self.set_interval(TICK_SECONDS, self._tick)
 
     # -- showing ---------------------------------------------------------------------------
+
+    def hold_place(self) -> None:
+        """The steps are about to be checked again: the highlight stays where it is."""
+        self._held = self.query_one(StepList).highlighted
 
     def show_progress(self) -> None:
         """One line: how far the checks got, or what they found and the key to see it."""
@@ -136,7 +142,12 @@ class WalkScreen(Screen[None]):
         was_at_head = step_list.highlighted in (None, step_list.option_count - 1)
         step_list.sync([row(entry, state) for entry in entries])
         head = entries[-1] if entries else None
-        if entries and (follow or was_at_head):
+        if self._held is not None:  # checked again after a fix: keep the person's place
+            if self._held < len(entries):
+                step_list.highlighted = self._held
+            if not state.ahead:
+                self._held = None
+        elif entries and (follow or was_at_head):
             step_list.highlighted = self._follow_index(entries)
         self._show_selected()
         asking = head is not None and head.step is None and self._asking() is head.node
