@@ -4,12 +4,26 @@ runbook flows given with --flows (or kept in the system and user flow folders)."
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.flow.loader import FlowError, FlowLoadError, load_flow
 from wizard.flow.model import Flow
 
 _PACKAGE = Path(__file__).resolve().parent.parent
+
+# Where a flow file was found, in the order the folders are read (later ones win a name).
+BUILT_IN, SYSTEM, USER, EXTRA = "built-in", "system", "user", "--flows"
+SYSTEM_FLOW_DIR = Path("/etc/nginx-502-wizard/flows")
+
+
+@dataclass(frozen=True)
+class FlowFile:
+    """One flow file in the folders the wizard reads, and where it was found."""
+
+    name: str  # what `--flow NAME` picks: the file name without .yaml
+    path: Path
+    source: str  # BUILT_IN, SYSTEM, USER or EXTRA
 
 
 def builtin_flow_dir() -> Path:
@@ -20,33 +34,51 @@ def builtin_flow_dir() -> Path:
     return _PACKAGE.parent / "flows"
 
 
-def default_flow_dirs() -> list[Path]:
+def user_flow_dir() -> Path:
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return [Path("/etc/nginx-502-wizard/flows"), config_home / "nginx-502-wizard" / "flows"]
+    return config_home / "nginx-502-wizard" / "flows"
+
+
+def default_flow_dirs() -> list[Path]:
+    return [SYSTEM_FLOW_DIR, user_flow_dir()]
+
+
+def flow_folders(extra_dirs: list[str] | None = None) -> list[tuple[str, Path]]:
+    """(source, folder) in reading order: built-in, system, user, then each --flows."""
+    return [(BUILT_IN, builtin_flow_dir()), (SYSTEM, SYSTEM_FLOW_DIR), (USER, user_flow_dir()),
+            *((EXTRA, Path(d)) for d in extra_dirs or [])]
+
+
+def flow_catalogue(extra_dirs: list[str] | None = None) -> list[FlowFile]:
+    """Every flow file in reading order; of two files with one name, the later is used."""
+    found: list[FlowFile] = []
+    for source, folder in flow_folders(extra_dirs):
+        if folder.is_dir():
+            paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+            found.extend(FlowFile(path.stem, path, source) for path in paths)
+    return found
+
+
+def in_use(catalogue: list[FlowFile]) -> dict[str, FlowFile]:
+    """The file each name resolves to: the last one read."""
+    return {entry.name: entry for entry in catalogue}
 
 
 def flow_files(extra_dirs: list[str] | None = None) -> list[Path]:
     """Every flow file, built-in first; later folders may override a name."""
-    dirs = [builtin_flow_dir(), *default_flow_dirs(), *(Path(d) for d in extra_dirs or [])]
-    files: list[Path] = []
-    for folder in dirs:
-        if folder.is_dir():
-            files.extend(sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]))
-    return files
+    return [entry.path for entry in flow_catalogue(extra_dirs)]
 
 
 def find_flow(name_or_path: str, extra_dirs: list[str] | None = None) -> Flow:
-    """Load a flow by file path or by its `flow:` name. Raises FlowLoadError."""
+    """Load a flow by file path, or by name: the file name without .yaml, looked up in
+    the flow folders (the last folder that has it wins). Raises FlowLoadError."""
     if os.sep in name_or_path or name_or_path.endswith((".yaml", ".yml")):
         return load_flow(name_or_path)
     for d in extra_dirs or []:
         if not Path(d).is_dir():
             raise FlowLoadError([FlowError(d, 1, "--flows folder does not exist")])
-    found: Flow | None = None
-    for path in flow_files(extra_dirs):
-        if path.stem == name_or_path:
-            found = load_flow(path)  # later folders win
+    found = in_use(flow_catalogue(extra_dirs)).get(name_or_path)
     if found is None:
         raise FlowLoadError([FlowError(name_or_path, 1, "no flow by that name "
                                        "(see `nginx-502-wizard flows list`)")])
-    return found
+    return load_flow(found.path)
