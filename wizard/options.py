@@ -19,6 +19,27 @@ def parse_duration(text: str) -> float:
 
 
 @dataclass
+class Practice:
+    """A practice sandbox (`nginx-502-wizard practice`): its fixes act on it alone."""
+
+    prefix: str  # the sandbox's folder: every file a fix may change is inside it
+    fpm_conf: str | None = None  # its PHP-FPM config, read even while that PHP-FPM is stopped
+    # "nginx" / "php-fpm" -> the argv that starts that server of the sandbox
+    starts: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"prefix": self.prefix, "fpm_conf": self.fpm_conf,
+                "starts": {k: list(v) for k, v in self.starts.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Practice | None:
+        if not data:
+            return None
+        return cls(str(data["prefix"]), data.get("fpm_conf"),
+                   {str(k): list(v) for k, v in (data.get("starts") or {}).items()})
+
+
+@dataclass
 class Options:
     nginx_conf: str | None = None
     url: str | None = None
@@ -35,6 +56,7 @@ class Options:
     # written after it, never the old lines that found the problem.
     logs_after: dict[str, int] = field(default_factory=dict)
     logs_after_time: float | None = None
+    practice: Practice | None = None  # set by `practice`: fixes then act on the sandbox only
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +64,7 @@ class Options:
             "since_seconds": self.since_seconds,
             "flow": self.flow, "flow_dirs": list(self.flow_dirs), "answers": dict(self.answers),
             "logs_after": dict(self.logs_after), "logs_after_time": self.logs_after_time,
+            "practice": self.practice.to_json() if self.practice else None,
         }
 
     @classmethod
@@ -54,4 +77,5 @@ class Options:
             flow_dirs=list(data.get("flow_dirs", [])), answers=dict(data.get("answers", {})),
             logs_after={str(k): int(v) for k, v in (data.get("logs_after") or {}).items()},
             logs_after_time=data.get("logs_after_time"),
+            practice=Practice.from_json(data.get("practice")),
         )

@@ -14,4 +14,9 @@ def load_all() -> dict[str, FixAction]:
     for mod in pkgutil.iter_modules(__path__):
         if mod.name != "base":
             importlib.import_module(f"{__name__}.{mod.name}")
+    # not at the top: a helper run as `python -m wizard.fixes.X` imports this package
+    # first and must not find itself imported already (the gate imports two of them)
+    from wizard.fixes.practice_gate import confine_to_sandbox
+
+    confine_to_sandbox(ACTIONS)  # practice mode: plans for the sandbox only
     return ACTIONS

@@ -424,6 +424,9 @@ def phpfpm_facts(facts: Facts) -> dict[str, Any]:
     for master in masters:  # a relative -y path is relative to the master's start folder
         if master["conf"] and master["conf"] not in confs:
             confs.append(master["conf"])
+    practice = facts.options.practice  # a practice sandbox's PHP-FPM, running or not
+    if practice and practice.fpm_conf and practice.fpm_conf not in confs:
+        confs.append(practice.fpm_conf)
     # The distro's configs too, running or not: a stopped php8.2-fpm beside a running
     # master of another config is still the pool nginx's fastcgi_pass names.
     confs += [conf for conf in _default_confs() if conf not in confs]

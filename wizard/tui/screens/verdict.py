@@ -138,7 +138,8 @@ class VerdictScreen(Screen[None]):
         yield Footer(show_command_palette=not self.wizard.ascii_only)
 
     def on_mount(self) -> None:
-        self.query_one("#verdict-body").border_title = "The answer"
+        self.query_one("#verdict-body").border_title = "The answer" + (
+            " (practice)" if self.wizard.session.facts.options.practice else "")
         if self.wizard.state.ahead:
             self.show_progress()
         else:

@@ -86,7 +86,8 @@ class WalkScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         flow = self.wizard.session.flow
-        yield Static(literal(f"{TOOL_NAME} {__version__} - {flow.title or flow.flow}"),
+        mode = "practice - " if self.wizard.session.facts.options.practice else ""
+        yield Static(literal(f"{TOOL_NAME} {__version__} - {mode}{flow.title or flow.flow}"),
                      id="title-bar")
         yield HostSummary(self.wizard.session.facts.options.url)
         yield Static(id="progress")
