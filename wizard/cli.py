@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from wizard import TOOL_NAME, __version__
+from wizard.cli_flows import add_flows_command, cmd_flows
+from wizard.cli_practice import add_practice_command, cmd_practice
+from wizard.cli_sessions import add_resume_option, add_sessions_command, cmd_sessions
 from wizard.engine.facts_source import FactsFileError, open_facts, save_snapshot
 from wizard.engine.report import (
     EXIT_INCOMPLETE,
@@ -20,7 +22,7 @@ from wizard.engine.report import (
     exit_code,
     render,
 )
-from wizard.flow.loader import FlowLoadError, load_flow
+from wizard.flow.loader import FlowLoadError
 from wizard.options import Options, parse_duration
 
 if TYPE_CHECKING:
@@ -88,9 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     wizard_options = parser.add_argument_group("wizard options (no command, or tui)")
     for action in _add_session_options(wizard_options):
         action.default = argparse.SUPPRESS
+    add_resume_option(wizard_options).default = argparse.SUPPRESS
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, prog=TOOL_NAME)
     tui = sub.add_parser("tui", help="open the interactive wizard (the default)")
     _add_session_options(tui)
+    add_resume_option(tui)
     diag = sub.add_parser("diagnose", help="run the flow headless and print a report")
     _add_session_options(diag)
     diag.add_argument("--format", choices=["text", "json", "markdown"], default="text")
@@ -105,14 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="explain nginx / PHP-FPM error-log lines")
     explain.add_argument("file", nargs="?", default="-", help="log file, or - for stdin")
     explain.add_argument("--format", choices=["text", "json"], default="text")
-    flows = sub.add_parser("flows", help="list or lint flow files")
-    flows_sub = flows.add_subparsers(dest="flows_command", parser_class=_Parser, required=True)
-    flows_list = flows_sub.add_parser("list", help="list the flows found")
-    flows_list.add_argument("--flows", action="append", default=[], metavar="DIR")
-    lint = flows_sub.add_parser("lint", help="check flow files for mistakes")
-    lint.add_argument("paths", nargs="*", metavar="PATH")
-    lint.add_argument("--flows", action="append", default=[], metavar="DIR")
-    flows_sub.add_parser("schema", help="print the JSON Schema of flow files")
+    add_flows_command(sub)
+    add_sessions_command(sub)
+    add_practice_command(sub)
     return parser
 
 
@@ -160,6 +159,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_explain(args)
     if args.command == "flows":
         return cmd_flows(args)
+    if args.command == "sessions":
+        return cmd_sessions(args)
+    if args.command == "practice":
+        return cmd_practice(args)
     return cmd_tui(args)
 
 
@@ -282,38 +285,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_flows(args: argparse.Namespace) -> int:
-    from wizard.flow.library import flow_files
-    from wizard.flow.lint import lint_flow
-    from wizard.flow.schema import flow_schema
-
-    if args.flows_command == "schema":
-        sys.stdout.write(json.dumps(flow_schema(), indent=2) + "\n")
-        return 0
-    paths = [Path(p) for p in getattr(args, "paths", [])] or flow_files(args.flows)
-    failures = 0
-    for path in paths:
-        try:
-            flow = load_flow(path)
-        except FlowLoadError as exc:
-            failures += 1
-            for error in exc.errors:
-                print(error, file=sys.stderr if args.flows_command == "list" else sys.stdout)
-            continue
-        if args.flows_command == "list":
-            print(f"{flow.flow:<20} {len(flow.nodes):>3} nodes  {flow.title}  ({path})")
-            continue
-        problems = lint_flow(flow)
-        failures += bool(problems)
-        for problem in problems:
-            print(problem)
-        if not problems:
-            print(f"{path}: ok ({len(flow.nodes)} nodes)")
-    return EXIT_USAGE if failures else 0
-
-
 def cmd_tui(args: argparse.Namespace) -> int:
     from wizard.tui.app import run_tui
 
     return run_tui(options_from(args), snapshot=args.from_snapshot,
-                   save_snapshot_to=args.save_snapshot, check_timeout=args.check_timeout)
+                   save_snapshot_to=args.save_snapshot, check_timeout=args.check_timeout,
+                   resume=args.resume)

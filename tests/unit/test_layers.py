@@ -13,12 +13,14 @@ WIZARD = Path(__file__).resolve().parents[2] / "wizard"
 # Lower number = nearer the person. Shared vocabulary (ids, options, outcomes, words for
 # log lines, the package's name and version) sits below everything and imports nothing.
 LAYER = {
-    "__main__": 0, "cli": 1, "tui": 2, "engine": 3,
+    "__main__": 0, "cli": 1, "cli_sessions": 1, "cli_flows": 1, "tui": 2, "engine": 3,
+    "cli_practice": 1, "practice": 1,  # practice drives a sandbox and opens the TUI
     "flow": 4, "checks": 4, "fixes": 4, "explain": 4,
     "host": 5,
     "": 6, "options": 6, "outcome": 6, "causes": 6, "signatures": 6, "log_wrappers": 6,
+    "redact": 6,
 }
-USER_INTERFACES = {"cli", "tui"}
+USER_INTERFACES = {"cli", "cli_sessions", "cli_practice", "cli_flows", "tui"}
 
 
 def part_of(module: str) -> str:

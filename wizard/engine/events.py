@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wizard.engine.transcript import Step, Transcript
+from wizard.fixes.result import AppliedFix
 
 
 @dataclass(frozen=True)
@@ -37,5 +38,33 @@ class WalkFinished:
     transcript: Transcript
 
 
-Event = StepStarted | StepFinished | AnswerNeeded | WalkFinished
+@dataclass(frozen=True)
+class WalkStarted:
+    """The walk starts again: from the start (`kept` is 0), or cut back to a question whose
+    answer changed (its first `kept` steps stay). `why`: restart | after_fix | answer;
+    after a fix, the steps so far are kept as an earlier walk."""
+
+    why: str
+    kept: int
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The person answered a question; the session keeps the answer."""
+
+    node: str
+    key: str
+
+
+@dataclass(frozen=True)
+class FixRecorded:
+    """A confirmed fix ended (ran, was refused or rolled back) and is in the transcript."""
+
+    fix: AppliedFix
+
+
+# What a screen follows to show progress, and what only a session's record needs.
+Progress = StepStarted | StepFinished | AnswerNeeded | WalkFinished
+RecordOnly = WalkStarted | Answered | FixRecorded
+Event = Progress | RecordOnly
 EventSink = Callable[[Event], None]

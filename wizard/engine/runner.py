@@ -14,11 +14,14 @@ from typing import Any
 
 from wizard.checks import REGISTRY, CheckSpec, load_all
 from wizard.engine.events import (
+    Answered,
     AnswerNeeded,
     EventSink,
+    FixRecorded,
     StepFinished,
     StepStarted,
     WalkFinished,
+    WalkStarted,
 )
 from wizard.engine.fix_proof import (
     FAILING,
@@ -190,6 +193,7 @@ class Session:
         if all(choice.key != key for choice in node.choices):
             raise AnswerRequired(f"{key!r} is not an answer to {node_id!r}")
         self.answers[node_id] = key
+        self.on_event(Answered(node_id, key))
         steps = self.transcript.steps
         index = next((i for i in range(len(steps) - 1, -1, -1) if steps[i].node == node_id),
                      None)
@@ -201,6 +205,7 @@ class Session:
         self.transcript.steps = steps[:index]  # a new list: readers on other threads
         self.current = node_id
         self.transcript.finished, self.transcript.error = None, None
+        self.on_event(WalkStarted("answer", index))
         return True
 
     def restart(self) -> None:
@@ -209,6 +214,7 @@ class Session:
         self.transcript.steps = []
         self.transcript.finished, self.transcript.error = None, None
         self.current = self.flow.start
+        self.on_event(WalkStarted("restart", 0))
 
     def start_over(self) -> None:
         """After a fix changed the host, walk again from the start on fresh facts (the
@@ -219,6 +225,7 @@ class Session:
         self.transcript.finished, self.transcript.error = None, None
         self.current = self.flow.start
         self.facts.invalidate()
+        self.on_event(WalkStarted("after_fix", 0))
 
     def rerun(self, node_id: str) -> Step:
         """Run a check node again on fresh facts (after a fix) without moving the walk."""
@@ -248,6 +255,7 @@ class Session:
                                        "this host; run the diagnosis on the host itself")
             on_output(_capitalised(refused.after))
             self.transcript.fixes.append(refused)
+            self.on_event(FixRecorded(refused))
             return refused
         root = obtain(bool(offer.plan.get("needs_root")), password,
                       ask_on_tty if self.headless else None, probe_of(offer.plan))
@@ -272,6 +280,7 @@ class Session:
         finally:
             root.close()
         self.transcript.fixes.append(applied)
+        self.on_event(FixRecorded(applied))
         return applied
 
     def prove(self, step: Step, failing: FailingRequest | None) -> Proof:
@@ -436,6 +445,7 @@ class Session:
             return FixOffer(ref.action, args,
                             unavailable=f"not known on this host: {', '.join(missing)}")
         try:
-            return FixOffer(ref.action, args, plan=action.plan(args, self.facts).to_json())
+            with self.facts.commands.recording("fix plan"):  # listings a plan reads
+                return FixOffer(ref.action, args, plan=action.plan(args, self.facts).to_json())
         except FixNotApplicable as exc:
             return FixOffer(ref.action, args, unavailable=str(exc))

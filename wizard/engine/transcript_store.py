@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.engine.transcript import Transcript
+from wizard.redact import redact_data
 
 
 def transcript_dir() -> Path:
@@ -25,13 +26,20 @@ def transcript_dir() -> Path:
     raise OSError("no writable folder for transcripts")
 
 
+def session_path(started: float) -> Path:
+    """Where a session started at `started` keeps its transcript (.json); its journal is
+    the same name with .jsonl (session_journal.py)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+    return transcript_dir() / f"session-{stamp}-{os.getpid()}.json"
+
+
 def save_transcript(transcript: Transcript, report: dict[str, Any],
                     path: Path | None = None) -> Path:
-    """Write the transcript and its report as one JSON file; returns its path."""
+    """Write the transcript and its report as one JSON file, secrets redacted; returns its
+    path."""
     if path is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(transcript.started))
-        path = transcript_dir() / f"session-{stamp}-{os.getpid()}.json"
-    data = {"transcript": transcript.to_json(), "report": report}
+        path = session_path(transcript.started)
+    data = redact_data({"transcript": transcript.to_json(), "report": report})
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.chmod(tmp, 0o600)  # it may hold log lines and paths from a production host

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import selectors
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, ParamSpec
 
 # sbin folders are often missing from a non-root PATH, yet nginx and php-fpm live there.
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
@@ -22,6 +25,7 @@ STREAM_TIMEOUT = 120.0
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CLEAN_ENV = {"PATH": CLEAN_PATH, "LANG": "C", "LC_ALL": "C"}
 Output = Callable[[str], None]
+_P = ParamSpec("_P")
 
 
 @dataclass
@@ -56,6 +60,34 @@ class CommandResult:
         )
 
 
+# Who hears of each command `run` ends: the session's command log while a fact is read
+# (Facts.get sets it in the thread that reads; see host/command_log.py).
+_LISTENER: ContextVar[Callable[[CommandResult], None] | None] = ContextVar(
+    "command_listener", default=None)
+
+
+@contextmanager
+def reported_to(listener: Callable[[CommandResult], None]) -> Iterator[None]:
+    """Within this block (and this thread), every result of `run` goes to `listener`."""
+    token = _LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
+
+
+def _reported(fn: Callable[_P, CommandResult]) -> Callable[_P, CommandResult]:
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> CommandResult:
+        result = fn(*args, **kwargs)
+        listener = _LISTENER.get()
+        if listener is not None:
+            listener(result)
+        return result
+
+    return wrapper
+
+
 def which(name: str) -> str | None:
     """Find a program on PATH or in the sbin folders."""
     found = shutil.which(name)
@@ -72,6 +104,7 @@ def _decode(data: bytes | None) -> str:
     return (data or b"")[:OUTPUT_LIMIT].decode("utf-8", errors="replace")
 
 
+@_reported
 def run(
     argv: list[str],
     timeout: float = 10.0,

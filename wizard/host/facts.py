@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from wizard import __version__
+from wizard.host.command_log import CommandLog
 from wizard.options import Options
 
 ProviderFn = Callable[["Facts"], Any]
@@ -69,6 +70,7 @@ class Facts:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._generation = 0  # bumped by invalidate(): values read before it are stale
+        self.commands = CommandLog()  # every command run to read the host, with its output
         if not replay:
             load_providers()
 
@@ -92,12 +94,13 @@ class Facts:
                 return self.get(name)
             started = time.monotonic()
             generation = self._generation
-            value, error = _call(provider, self, name)
-            # The host changed while we read it (a fix ran and invalidated the facts):
-            # what we read may be from before the fix, so read it again.
-            while generation != self._generation:
-                generation = self._generation
+            with self.commands.recording(name):
                 value, error = _call(provider, self, name)
+                # The host changed while we read it (a fix ran and invalidated the facts):
+                # what we read may be from before the fix, so read it again.
+                while generation != self._generation:
+                    generation = self._generation
+                    value, error = _call(provider, self, name)
             if error is None:
                 self._values[name] = value
             else:
@@ -141,6 +144,7 @@ class Facts:
             "options": self.options.to_json(),
             "facts": dict(sorted(self._values.items())),
             "errors": dict(sorted(self._errors.items())),
+            "commands": self.commands.entries(),
         }
 
     @classmethod
@@ -150,4 +154,5 @@ class Facts:
         facts = cls(options or Options.from_json(data.get("options", {})), replay=True)
         facts._values = dict(data.get("facts", {}))
         facts._errors = {str(k): str(v) for k, v in data.get("errors", {}).items()}
+        facts.commands = CommandLog(list(data.get("commands") or []), replayed=True)
         return facts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -15,12 +16,15 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
+from textual.widgets import OptionList
 
-from wizard.engine.events import WalkFinished
+from wizard.engine.events import Progress, WalkFinished
 from wizard.engine.facts_source import Facts, fact_or_reason, open_facts, save_snapshot
 from wizard.engine.failing_addresses import failing_addresses
-from wizard.engine.report import build_report, render_markdown
+from wizard.engine.report import build_report
 from wizard.engine.runner import AnswerRequired, Session
+from wizard.engine.session_export import live_markdown
+from wizard.engine.session_resume import NoSuchSession, ResumePoint, resume_point
 from wizard.engine.transcript import FixOffer
 from wizard.engine.transcript_store import save_transcript
 from wizard.fixes.privilege import authenticate_on_terminal, check_access, probe_of
@@ -47,7 +51,9 @@ from wizard.tui.messages import (
     WalkStalled,
 )
 from wizard.tui.palette import palette_commands
+from wizard.tui.recording import Recording
 from wizard.tui.run_ahead import RunAhead
+from wizard.tui.screens.commands_run import CommandsRunScreen
 from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
 from wizard.tui.screens.fix_choice import FixChoiceScreen
 from wizard.tui.screens.fix_confirm import FixConfirmScreen
@@ -68,15 +74,23 @@ class WizardApp(App[int]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "request_quit", "Quit", key_display="q"),
+        Binding("w", "commands_run", "Commands run", show=False),
     ]
 
     def __init__(self, flow: Flow, facts: Facts, *, check_timeout: float | None = None,
                  transcript_path: Path | None = None, fix_backend: bool | None = None,
-                 ascii_only: bool | None = None, from_snapshot: bool | None = None) -> None:
+                 ascii_only: bool | None = None, from_snapshot: bool | None = None,
+                 snapshot: str | None = None, resumed: ResumePoint | None = None) -> None:
         super().__init__()
         self.session = Session(flow, facts, on_event=self._engine_event,
                                check_timeout=check_timeout, headless=False)
         self.state = WalkState(self.session)
+        self.recording = Recording(self, snapshot)  # the session journal (--resume reads it)
+        self.resumed = resumed
+        if resumed is not None:  # the person's answers and place; every check runs again
+            self.session.answers.update(resumed.answers)
+            self.state.revealed = resumed.revealed
+            transcript_path = transcript_path or resumed.record.path.with_suffix(".json")
         self.ahead = RunAhead(self)
         self.verdict_due = True  # open the verdict once the checks ran and the walk is on top
         self.walk = WalkScreen()
@@ -101,6 +115,9 @@ class WizardApp(App[int]):
         return self.walk
 
     def on_mount(self) -> None:
+        self.recording.open()
+        for note in self.resumed.notes if self.resumed else []:
+            self.notify(note, timeout=10, markup=False)
         if self.ascii_only:
             self.add_class("-ascii")
             use_ascii_scrollbars()
@@ -128,7 +145,9 @@ class WizardApp(App[int]):
             self.post_message(message)
 
     def _engine_event(self, event: Any) -> None:
-        self.post_safely(EngineEvent(event))
+        self.recording.follow(event)
+        if isinstance(event, Progress):  # the rest is for the session's record only
+            self.post_safely(EngineEvent(event))
 
     def gather_host(self) -> None:
         for name in HOST_FACTS:
@@ -389,6 +408,7 @@ class WizardApp(App[int]):
     def _save(self) -> tuple[dict[str, Any], str | None]:
         report = build_report(self.session.transcript, self.session.facts)
         self.report = report
+        self.recording.report(report)
         try:
             self.transcript_path = save_transcript(self.session.transcript, report,
                                                    self.transcript_path)
@@ -402,7 +422,8 @@ class WizardApp(App[int]):
             return
         path = self.transcript_path.with_suffix(".md")
         try:
-            path.write_text(render_markdown(self.report), encoding="utf-8")
+            path.write_text(live_markdown(self.report, self.session), encoding="utf-8")
+            path.chmod(0o600)  # command output from a production host, like the transcript
         except OSError as exc:
             self.notify(f"Markdown not written: {exc.strerror or exc}", severity="error",
                         markup=False)
@@ -415,6 +436,13 @@ class WizardApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_commands_run(self) -> None:
+        if not isinstance(self.screen, CommandsRunScreen):
+            self.push_screen(CommandsRunScreen())
+
+    def on_option_list_option_highlighted(self, _message: OptionList.OptionHighlighted) -> None:
+        self.recording.position()  # every step revealed moves the highlight of the steps
 
     def action_request_quit(self) -> None:
         if self.state.fix_running:
@@ -432,7 +460,8 @@ class WizardApp(App[int]):
     def quit_now(self) -> None:
         self.ahead.stop()
         self.session.cancel()  # a running check ends within its poll interval
-        self._save()
+        report, _ = self._save()
+        self.recording.close(report)
         self.exit(0)
 
     # -- size guard ------------------------------------------------------------------------
@@ -465,12 +494,23 @@ def _needs_password(plan: dict[str, Any]) -> bool:
 
 
 def run_tui(options: Options, *, snapshot: str | None = None,
-            save_snapshot_to: str | None = None, check_timeout: float | None = None) -> int:
+            save_snapshot_to: str | None = None, check_timeout: float | None = None,
+            resume: bool = False) -> int:
     """`nginx-502-wizard tui`: on this host's facts, or replaying `snapshot` (fixes shown,
-    never run); afterwards the facts gathered are saved to `save_snapshot_to` if given."""
+    never run); afterwards the facts gathered are saved to `save_snapshot_to` if given.
+    `resume`: the newest unfinished session instead, with its options (session_resume)."""
+    resumed = None
+    if resume:
+        try:
+            resumed = resume_point(options, snapshot)
+        except NoSuchSession as exc:
+            print(f"nginx-502-wizard: {exc}", file=sys.stderr)
+            return 2
+        options, snapshot = resumed.options, resumed.snapshot
     flow = find_flow(options.flow, options.flow_dirs)
     facts = open_facts(options, snapshot)
-    app = WizardApp(flow, facts, check_timeout=check_timeout, from_snapshot=bool(snapshot))
+    app = WizardApp(flow, facts, check_timeout=check_timeout, from_snapshot=bool(snapshot),
+                    snapshot=snapshot, resumed=resumed)
     app.run()
     if save_snapshot_to:
         save_snapshot(facts, save_snapshot_to)

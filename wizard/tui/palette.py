@@ -22,4 +22,6 @@ def palette_commands(app: WizardApp) -> Iterator[SystemCommand]:
     yield SystemCommand("Cancel check", "Stop the running check", walk.action_cancel)
     yield SystemCommand("Summary", "Causes found, fixes made, what is left", app.show_summary)
     yield SystemCommand("Export Markdown", "Write the report as Markdown", app.action_export)
+    yield SystemCommand("Commands run", "Every command the wizard ran, with its output",
+                        app.action_commands_run)
     yield SystemCommand("Keys", "Every key of the wizard", app.action_help)

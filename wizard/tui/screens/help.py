@@ -23,6 +23,8 @@ KEYS = [
     ("f", "fix the selected step (commands shown first)"),
     ("y / n", "on the fix screen: run it / do not"),
     ("s, e", "summary; on it, e writes the Markdown report"),
+    ("x", "on the summary: copy it to your clipboard"),
+    ("w", "every command the wizard ran, with its output"),
     ("Escape, c", "cancel a check, close a screen, go to the newest step"),
     ("ctrl+p", "command palette: every action by name"),
     ("q", "quit and save the transcript (asks during a fix)"),

@@ -1,7 +1,7 @@
 """The summary: causes most likely first (each numbered: its number or `f` opens its fix),
 what was fixed, what is left, and where the transcript is. `e` writes the Markdown report
-next to the transcript. Until the checks have all run it says so, with their progress,
-and never that nothing was found."""
+next to the transcript; `x` copies the summary to the clipboard. Until the checks have all
+run it says so, with their progress, and never that nothing was found."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 
 from wizard.causes import CAUSES
 from wizard.engine.report import evidence_source
+from wizard.engine.session_export import clipboard_text
 from wizard.tui.fix_gate import FixBlocked
 from wizard.tui.plain import literal
 
@@ -86,6 +87,7 @@ class SummaryScreen(Screen[None]):
     BINDINGS = [
         Binding("f", "fix(1)", "Fix"),
         Binding("e", "app.export", "Markdown"),
+        Binding("x", "copy", "Copy"),
         Binding("escape", "back", "Back", key_display="Esc"),
         *(Binding(str(n), f"fix({n})", show=False) for n in range(1, 10)),
     ]
@@ -158,6 +160,15 @@ class SummaryScreen(Screen[None]):
 
     def show_markdown_path(self, path: Path) -> None:
         self._show_files(None)
+
+    def action_copy(self) -> None:
+        """The summary to the local clipboard through the terminal (OSC 52): over SSH,
+        selecting text in a full-screen program is hard."""
+        if self.report is None:
+            self.notify("The checks are still running; copy the summary once they end.")
+            return
+        self.app.copy_to_clipboard(clipboard_text(self.report))
+        self.notify("Copied the summary (OSC 52)")
 
     def action_back(self) -> None:
         self.dismiss()
