@@ -41,6 +41,7 @@ def build_report(transcript: Transcript, facts: Facts) -> dict[str, Any]:
     report: dict[str, Any] = {
         "tool": {"name": TOOL_NAME, "version": __version__},
         "flow": transcript.flow,
+        "symptom": transcript.symptom,
         "host": host_summary(facts),
         "causes": ranking.causes,
         "steps": [
@@ -118,7 +119,7 @@ def render_text(report: dict[str, Any]) -> str:
                      f"{step['summary']}")
     lines.append("")
     if not report["causes"]:
-        lines.append("No cause of a 502 was found.")
+        lines.append(f"No cause of a {report.get('symptom', '502')} was found.")
     for number, item in enumerate(report["causes"], 1):
         lines.append(f"{number}. {item['title']}")
         lines.append(f"   {item['explanation']}")
@@ -143,13 +144,13 @@ def render_text(report: dict[str, Any]) -> str:
 def render_markdown(report: dict[str, Any]) -> str:
     host = report["host"]
     out = [
-        f"# 502 diagnosis ({report['flow']})", "",
+        f"# {report.get('symptom', '502')} diagnosis ({report['flow']})", "",
         f"- Host: {host['distro']} {host['distro_version']} ({host['family']})",
         f"- Service manager: {host['service_manager']}; firewall: {host['firewall']}",
         f"- Tool: {TOOL_NAME} {report['tool']['version']}", "", "## Causes", "",
     ]
     if not report["causes"]:
-        out.append("No cause of a 502 was found.")
+        out.append(f"No cause of a {report.get('symptom', '502')} was found.")
     for number, item in enumerate(report["causes"], 1):
         out += [f"### {number}. {item['title']}", "", item["explanation"], ""]
         if item["evidence"]:

@@ -117,7 +117,8 @@ class Session:
         self.on_event = on_event or (lambda event: None)
         self.check_timeout = check_timeout
         self.headless = headless
-        self.transcript = Transcript(flow=flow.flow, options=facts.options.to_json())
+        self.transcript = Transcript(flow=flow.flow, options=facts.options.to_json(),
+                                     symptom=flow.symptom)
         self.current: str | None = flow.start
         self.cancel_event = threading.Event()
         self.answers: dict[str, str] = {}  # what the person answered in this session

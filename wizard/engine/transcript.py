@@ -60,6 +60,7 @@ class Step:
 class Transcript:
     flow: str
     options: dict[str, Any]
+    symptom: str = "502"  # what the flow's reports call the failure (Flow.symptom)
     started: float = field(default_factory=time.time)
     finished: float | None = None
     steps: list[Step] = field(default_factory=list)

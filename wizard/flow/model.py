@@ -97,6 +97,8 @@ class Flow:
     flow: str = doc("Name of the flow, used with --flow.", "")
     title: str = doc("Human title of the flow.", "")
     description: str = doc("What the flow diagnoses.", "")
+    symptom: str = doc("What the person sees, as the reports say it: \"No cause of a "
+                       "{symptom} was found\" (502, 504...).", "502")
     start: str = doc("Id of the first node.", "")
     nodes: list[Node] = doc("The nodes of the tree.", factory=list)
     path: str = ""

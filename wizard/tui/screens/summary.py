@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def causes_text(report: dict[str, Any], fixed: set[str]) -> list[Text]:
     """Each cause by its title; its id stays in the saved report for scripts."""
     if not report["causes"]:
-        return [Text("No cause of a 502 was found.")]
+        return [Text(f"No cause of a {report.get('symptom', '502')} was found.")]
     lines = [Text("Most likely causes, strongest evidence first:", style="bold")]
     for number, cause in enumerate(report["causes"], 1):
         mark = "  [fixed]" if cause["id"] in fixed else ""

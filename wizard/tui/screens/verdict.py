@@ -92,7 +92,8 @@ def verdict_text(report: dict[str, Any], *, checks: int, questions: list[Step],
         lines += lead_cause(causes[0], blocked)
         lines += other_causes(causes[1:], blocked)
     else:
-        lines.append(Text(f"No cause of a 502 was found {after}in {checked}.",
+        symptom = report.get("symptom", "502")
+        lines.append(Text(f"No cause of a {symptom} was found {after}in {checked}.",
                           style="bold"))
         if report.get("history"):
             lines.append(Text("Older failures in the logs are not a cause now; the summary "

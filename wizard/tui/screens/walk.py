@@ -48,7 +48,7 @@ def progress_line(state: WalkState, report: dict[str, Any] | None, finished: boo
     if causes:
         found = Text.assemble("Most likely: ", literal(causes[0]["title"], "bold"))
     else:
-        found = Text("No cause of a 502 found.")
+        found = Text(f"No cause of a {report.get('symptom', '502')} found.")
     if not finished:
         found = Text("The checks wait for your answer to a question.")
     return Text.assemble(found, "  a: the answer, s: summary")
