@@ -120,3 +120,24 @@ def test_checks_on_real_facts_when_phpfpm_is_down(make_lab: MakeLab) -> None:
     assert result.result == "socket_missing", result.summary
     assert result.causes == ["php_fpm_down"]
     assert result.vars["socket"] == lab.php_socket
+
+
+def test_a_pool_with_every_worker_busy_is_saturated_not_an_invalid_answer(
+        make_lab: MakeLab) -> None:
+    # The pool's only worker takes our idle connection first and waits for its request:
+    # PHP-FPM then accepts the probe's connection but has nobody to answer it. That is a
+    # full pool, not a peer speaking the wrong protocol.
+    import socket
+
+    lab = make_lab(start_nginx=False, pm="static", max_children=1)
+    holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    holder.connect(str(lab.php_socket))
+    try:
+        [probe] = probe_all(_nginx(_fastcgi(lab)), _pools(lab), timeout=1.0)
+        assert probe["connect"] == "ok"
+        assert probe["fastcgi"] == "busy", probe
+        assert "no FastCGI answer within 1s" in probe["detail"]
+        found = upstream_reachable(Facts(lab.options()))  # the real facts, probed again
+    finally:
+        holder.close()
+    assert (found.result, found.causes) == ("busy", ["php_fpm_saturated"]), found.summary

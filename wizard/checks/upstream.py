@@ -41,6 +41,8 @@ def failure(probe: dict[str, Any]) -> tuple[str, str] | None:
         return ("tls_failed", "upstream_tls")
     if probe.get("fastcgi") == "no_answer":
         return ("no_answer", "invalid_response")
+    if probe.get("fastcgi") == "busy":
+        return ("busy", "upstream_timeout")
     return None
 
 
@@ -53,6 +55,8 @@ def is_phpfpm(probe: dict[str, Any], phpfpm: dict[str, Any] | None) -> bool:
 
 
 def _cause(result: str, base: str, probe: dict[str, Any], phpfpm: dict[str, Any] | None) -> str:
+    if result == "busy" and is_phpfpm(probe, phpfpm):
+        return "php_fpm_saturated"  # accepted, yet no worker was free to answer
     if result in ("socket_missing", "refused") and is_phpfpm(probe, phpfpm):
         # PHP-FPM runs but listens elsewhere: the address is wrong, not the service down.
         if not probe.get("pool") and (phpfpm or {}).get("running"):
@@ -115,11 +119,11 @@ def _upstream_alive(probes: list[dict[str, Any]]) -> dict[str, bool]:
        results={"ok": Status.OK, "socket_missing": Status.PROBLEM, "refused": Status.PROBLEM,
                 "permission": Status.PROBLEM, "timeout": Status.PROBLEM,
                 "unresolved": Status.PROBLEM, "tls_failed": Status.PROBLEM,
-                "no_answer": Status.PROBLEM},
+                "no_answer": Status.PROBLEM, "busy": Status.PROBLEM},
        facts=("upstream_probes", "phpfpm", "listening", "processes"),
        causes=("php_fpm_down", "upstream_down", "socket_permission", "upstream_timeout",
                "upstream_dns", "upstream_tls", "invalid_response",
-               "upstream_address_mismatch"))
+               "upstream_address_mismatch", "php_fpm_saturated"))
 def upstream_reachable(facts: Facts) -> CheckResult:
     """Can nginx's worker connect to every address its *_pass directives name, and does the
     peer answer in the expected protocol (FastCGI, TLS)?"""

@@ -298,6 +298,12 @@ def _probe_fastcgi(result: dict[str, Any], sock: socket.socket, timeout: float) 
     except fastcgi.FastcgiError as exc:
         result.update(fastcgi="no_answer", detail=f"{result['detail']}; {exc}")
         return
+    except TimeoutError:
+        # It accepted the connection but sent nothing in time: every worker is busy (the
+        # probe asks for a script that does not exist, which a free worker answers at once).
+        result.update(fastcgi="busy", detail=f"{result['detail']}; no FastCGI answer within "
+                                             f"{timeout:g}s")
+        return
     except OSError as exc:
         result.update(fastcgi="no_answer",
                       detail=f"{result['detail']}; FastCGI request: {classify(exc)[1]}")
