@@ -23,13 +23,16 @@ from typing import IO, Any
 
 from wizard.causes import cause
 from wizard.log_wrappers import Unwrapped, unwrap
+from wizard.safe_text import json_text, md_code, md_text, printable
 from wizard.signatures import (
+    BY_NAME,
     MAX_RECORD_CHARS,
     MAX_RECORD_LINES,
     Record,
     classify,
     is_record_start,
     may_continue,
+    resync,
 )
 
 MAX_LINE_BYTES = 64 * 1024  # longer physical lines are cut: no log line is that long
@@ -55,6 +58,9 @@ def physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
     number = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES)
+        while len(raw) >= MAX_LINE_BYTES and not raw.strip(b"\x00"):
+            # a NUL run (copytruncate) longer than a line: the record after it counts
+            raw = b"\x00" + stream.readline(MAX_LINE_BYTES)
         if not raw:
             return
         if not raw.endswith(b"\n") and len(raw) >= MAX_LINE_BYTES:
@@ -62,10 +68,22 @@ def physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
             while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
                 pass
         number += 1
-        if _is_binary(raw):
-            yield number, "\x00"
-            continue
-        yield number, raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+        for piece in _resynchronised(raw.rstrip(b"\r\n")):
+            yield number, piece
+
+
+def _resynchronised(raw: bytes) -> list[str]:
+    """The line, split where a record starts after garbage (binary bytes, the NUL run that
+    copytruncate leaves, a torn write); a binary piece becomes a lone NUL marker. A prefix
+    that a log collector wrote (syslog, Docker) is a wrapper, not garbage: kept whole."""
+    text = raw.decode("utf-8", errors="replace")
+    before, record = resync(text)
+    if before and "\x00" not in before and \
+            is_record_start(unwrap(text).inner.lstrip(), lenient=True):
+        before, record = "", text
+    pieces = [before, record] if before else [text]
+    return ["\x00" if _is_binary(p.encode("utf-8", errors="replace")) else p
+            for p in pieces]
 
 
 # --- pasted lines back into records ---------------------------------------------------
@@ -289,9 +307,23 @@ def explain_stream(stream: IO[bytes]) -> list[dict[str, Any]]:
 # --- rendering ------------------------------------------------------------------------
 
 def render_explain(entries: list[dict[str, Any]], fmt: str) -> str:
+    """The entries as JSON (ids kept, CONTRACTS.md), Markdown or text (in words). Log text
+    is the host's: made printable / literal here, never when reading."""
     if fmt == "json":
-        return json.dumps({"entries": entries}, indent=2, ensure_ascii=False) + "\n"
-    return _render_text(entries)
+        return json_text(json.dumps({"entries": entries}, indent=2, ensure_ascii=False)) + "\n"
+    if fmt == "markdown":
+        return _render_markdown(entries)
+    return printable(_render_text(entries))
+
+
+def _says(name: str) -> str:
+    """What a signature's records say, in words (its name is for scripts)."""
+    sig = BY_NAME.get(name)
+    return sig.says() if sig is not None else name.replace("_", " ")
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _wrap(text: str, indent: str = "  ", limit: int = 6) -> list[str]:
@@ -306,13 +338,13 @@ def _render_entry(e: dict[str, Any]) -> list[str]:
     where = f"line {e['line']}" if e.get("line") else "note"
     level = f"  [{e['level']}]" if e.get("level") else ""
     when = f"  {e['time'][:19].replace('T', ' ')}" if e.get("time") else ""
-    out = [f"{where}{level}{when}  {e['signature']}"]
+    out = _wrap(f"{where}{level}{when}  {_says(e['signature'])}", "", 2)
     out += _wrap(e["text"], "  > ", 4)
     out += _wrap(e["explanation"] or "", "  ")
     if e["causes"]:
         out.append("  Likely causes, most likely first:")
         for cause_id in e["causes"]:
-            out += _wrap(f"{cause_id}: {cause(cause_id).title}", "    - ", 2)
+            out += _wrap(cause(cause_id).title, "    - ", 2)
     fields = e.get("fields") or {}
     shown = [f"{k}: {fields[k]}" for k in ("upstream", "socket", "pool", "request", "server")
              if k in fields]
@@ -330,7 +362,8 @@ def _render_text(entries: list[dict[str, Any]]) -> str:
     counts = Counter(e["signature"] for e in known)
     out = [f"{len(known)} of {len(known) + unknown} record(s) recognised."]
     if counts:
-        out.append("Seen: " + ", ".join(f"{name} x{n}" for name, n in counts.most_common()))
+        out += _wrap("Seen: " + "; ".join(f"{_says(name)} ({_times(n)})"
+                                          for name, n in counts.most_common()), "", 4)
     for e in [*known, *notes]:
         out.append("")
         out += _render_entry(e) if e["signature"] else _wrap(
@@ -338,4 +371,21 @@ def _render_text(entries: list[dict[str, Any]]) -> str:
             f"{e['explanation']}", "")
     if unknown:
         out += ["", f"{unknown} record(s) not recognised (see --format json for all)."]
+    return "\n".join(out) + "\n"
+
+
+def _render_markdown(entries: list[dict[str, Any]]) -> str:
+    """Each record as a list item: what it says, the log text in a code span that no
+    backtick in it can close, and the likely causes by their titles."""
+    known = [e for e in entries if e["signature"]]
+    out = ["# Error-log records explained", "",
+           f"{len(known)} of {len(entries)} record(s) recognised.", ""]
+    for e in entries:
+        where = f"line {e['line']}" if e.get("line") else "note"
+        said = _says(e["signature"]) if e["signature"] else "not recognised"
+        out.append(f"- **{md_text(where)}**: {md_text(said)}")
+        out.append(f"  {md_code(e['text'])}")
+        if e.get("explanation"):
+            out.append(f"  {md_text(e['explanation'])}")
+        out += [f"  - likely cause: {md_text(cause(c).title)}" for c in e["causes"]]
     return "\n".join(out) + "\n"

@@ -46,7 +46,9 @@ def test_stdin_and_text_format_fit_80_columns() -> None:
     done = explain("-", stdin=(NGINX_LINE + "\n" + FPM_LINE + "\n").encode())
     assert done.returncode == 0, done.stderr
     text = done.stdout.decode()
-    assert "upstream_socket_missing" in text and "php_fpm_down" in text
+    # ids stay in the JSON; the text says them in words (signature says(), cause titles)
+    assert "upstream_socket_missing" not in text and "php_fpm_down" not in text
+    assert "the socket file of the upstream does not exist" in text
     assert "PHP-FPM is not running" in text
     assert max(len(line) for line in text.splitlines()) <= 80
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.engine.runner import Session
+from wizard.safe_text import md_fence
 
 # What each command of a fix was for (fixes/recorder.py roles), said in words.
 _ROLE_WORDS = {
@@ -116,6 +117,5 @@ def commands_markdown(runs: list[CommandRun], output_lines: int = 200) -> list[s
             shown = lines[:output_lines]
             if len(lines) > output_lines:
                 shown.append(f"... ({len(lines) - output_lines} more lines)")
-            fence = "````" if any(line.startswith("```") for line in shown) else "```"
-            out += [f"   {fence}", *(f"   {line}" for line in shown), f"   {fence}", ""]
+            out += [*md_fence(shown, indent="   "), ""]  # no output line can close it
     return out

@@ -15,6 +15,7 @@ from wizard.engine.transcript import Step, Transcript
 from wizard.engine.why_now import changes_markdown, changes_text, report_changes
 from wizard.host.facts import Facts
 from wizard.outcome import Status
+from wizard.safe_text import md_code, md_fence, md_text, printable
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -100,7 +101,8 @@ def _history_markdown(history: list[dict[str, str]]) -> list[str]:
     if not history:
         return []
     out = ["## History (not a cause now)", ""]
-    out += [f"- {item['why']}: `{item['detail']}`" for item in history[:MAX_HISTORY_SHOWN]]
+    out += [f"- {md_text(item['why'])}: {md_code(item['detail'])}"
+            for item in history[:MAX_HISTORY_SHOWN]]
     return [*out, ""]
 
 
@@ -138,40 +140,48 @@ def render_text(report: dict[str, Any]) -> str:
         lines += ["", f"The diagnosis did not finish: {report['error']}"]
     if report.get("transcript"):
         lines += ["", f"Transcript: {report['transcript']}"]
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")  # host text inside: shown, never acted on
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    host = report["host"]
+    """Every value from the host goes through md_text / md_code / md_fence: it shows as
+    written and cannot open a link, a tag or a heading, nor close its code span."""
+    host = {k: md_text(v) for k, v in report["host"].items()}
+    symptom = md_text(report.get("symptom", "502"))
     out = [
-        f"# {report.get('symptom', '502')} diagnosis ({report['flow']})", "",
+        f"# {symptom} diagnosis ({md_text(report['flow'])})", "",
         f"- Host: {host['distro']} {host['distro_version']} ({host['family']})",
         f"- Service manager: {host['service_manager']}; firewall: {host['firewall']}",
-        f"- Tool: {TOOL_NAME} {report['tool']['version']}", "", "## Causes", "",
+        f"- Tool: {TOOL_NAME} {md_text(report['tool']['version'])}", "", "## Causes", "",
     ]
     if not report["causes"]:
-        out.append(f"No cause of a {report.get('symptom', '502')} was found.")
+        out.append(f"No cause of a {symptom} was found.")
     for number, item in enumerate(report["causes"], 1):
-        out += [f"### {number}. {item['title']}", "", item["explanation"], ""]
-        if item["evidence"]:
-            out.append("Evidence:")
-            out.append("")
-            out += [f"- {evidence_source(ev['source'])}: `{ev['detail']}`"
-                    for ev in item["evidence"]]
-            out.append("")
-        for fix in item["fixes"]:
-            out.append(f"Fix: {fix['title']}")
-            out += ["", "```", *(" ".join(a) for a in fix["commands"]), "```", ""]
-        out += [f"Because of this: {folded['title']}" for folded in item.get("consequences", [])]
+        out += _cause_markdown(number, item)
     out += _history_markdown(report.get("history") or [])
     out += changes_markdown(report)
     out += ["## Steps", "", "| step | status | finding |", "|---|---|---|"]
     for step in report["steps"]:
-        summary = step["summary"].replace("|", "\\|").replace("\n", " ")
-        out.append(f"| {step['title']} | {step['status']} | {summary} |")
+        out.append(f"| {md_text(step['title'])} | {md_text(step['status'])} | "
+                   f"{md_text(step['summary'])} |")
     if report.get("error"):
-        out += ["", f"**The diagnosis did not finish:** {report['error']}"]
+        out += ["", f"**The diagnosis did not finish:** {md_text(report['error'])}"]
     return "\n".join(out) + "\n"
+
+
+def _cause_markdown(number: int, item: dict[str, Any]) -> list[str]:
+    out = [f"### {number}. {md_text(item['title'])}", "", md_text(item["explanation"]), ""]
+    if item["evidence"]:
+        out += ["Evidence:", ""]
+        out += [f"- {md_text(evidence_source(ev['source']))}: {md_code(ev['detail'])}"
+                for ev in item["evidence"]]
+        out.append("")
+    for fix in item["fixes"]:
+        out.append(f"Fix: {md_text(fix['title'])}")
+        out += ["", *md_fence([" ".join(a) for a in fix["commands"]]), ""]
+    out += [f"Because of this: {md_text(folded['title'])}"
+            for folded in item.get("consequences", [])]
+    return out
 
 
 def render(report: dict[str, Any], fmt: str) -> str:

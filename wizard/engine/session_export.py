@@ -14,6 +14,7 @@ from wizard.engine.report import render_markdown, render_text
 from wizard.engine.runner import Session
 from wizard.engine.session_records import SessionRecord
 from wizard.redact import redact_text
+from wizard.safe_text import md_text, printable
 
 
 def _when(stamp: float) -> str:
@@ -81,28 +82,29 @@ def render_session_text(record: SessionRecord) -> str:
     out += [f"  $ {run.command_line}   ({run.part}; {run.outcome}; {run.took})" for run in runs]
     if runs:
         out += ["", f"Their output: sessions export {record.id}"]
-    return redact_text("\n".join(out) + "\n")
+    return printable(redact_text("\n".join(out) + "\n"))
 
 
 def render_session_markdown(record: SessionRecord) -> str:
     report: dict[str, Any] = record.report()
     out = [render_markdown(report).rstrip("\n"), "", "## Session", ""]
-    out += [f"- {line}" for line in [f"Id: {record.id}", *_facts_lines(record)]]
+    out += [f"- {md_text(line)}" for line in [f"Id: {record.id}", *_facts_lines(record)]]
     out.append("")
     for heading, lines in (("Answers given", _answers(record)), ("Fixes run", _fixes(record))):
         if lines:
-            out += [f"## {heading}", "", *(f"- {line}" for line in lines), ""]
+            out += [f"## {heading}", "", *(f"- {md_text(line)}" for line in lines), ""]
     out += commands_markdown(session_commands(record))
-    return redact_text("\n".join(out).rstrip("\n") + "\n")
+    # printable again over the whole: command output is host text too
+    return printable(redact_text("\n".join(out).rstrip("\n") + "\n"))
 
 
 def live_markdown(report: dict[str, Any], session: Session) -> str:
     """The TUI's Markdown export (key e): the report, then every command run so far."""
     out = [render_markdown(report).rstrip("\n"), "",
            *commands_markdown(live.session_commands(session))]
-    return redact_text("\n".join(out).rstrip("\n") + "\n")
+    return printable(redact_text("\n".join(out).rstrip("\n") + "\n"))
 
 
 def clipboard_text(report: dict[str, Any]) -> str:
     """The summary the TUI copies (key x): the plain-text report, secrets redacted."""
-    return redact_text(render_text(report))
+    return printable(redact_text(render_text(report)))

@@ -10,6 +10,7 @@ from typing import Any
 
 from wizard.causes import cause as cause_info
 from wizard.engine.transcript import Step
+from wizard.safe_text import md_code, md_text
 
 ENTRIES_VAR = "change_entries"  # the step variable the check puts its changes in
 TITLE = "What changed before it broke"
@@ -60,7 +61,9 @@ def changes_markdown(report: dict[str, Any]) -> list[str]:
         return []
     lines = ["", f"## {TITLE}", ""]
     for change in changes:
-        why = "".join(f" **{w}**" for w in _why(change))
-        source = f" (`{change['source']}`)" if _from(change) else ""
-        lines.append(f"- {_shown(change['time'])}: {change['what']}{source}{why}")
+        why = "".join(f" **-> likely why: {md_text(cause_info(c).title)}**"
+                      for c in change["explains"])
+        source = f" ({md_code(change['source'])})" if _from(change) else ""
+        lines.append(f"- {md_text(_shown(change['time']))}: {md_text(change['what'])}"
+                     f"{source}{why}")
     return [*lines, ""]

@@ -1,22 +1,20 @@
 """Host text (log lines, config values, command output) shown literally.
 
 Nothing read from the host is ever parsed as markup, and control characters are made
-visible, so a log line holding "[bold]" or an escape sequence cannot restyle the screen.
+visible (wizard.safe_text, shared with every report format), so a log line holding
+"[bold]" or an escape sequence cannot restyle the screen.
 """
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-# C0 controls except tab and newline, DEL, and the C1 range (8-bit CSI and friends).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from wizard.safe_text import printable
 
 
 def visible(text: str) -> str:
     """Control characters as \\xNN, so they show instead of acting on the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return printable(text)
 
 
 def literal(text: object, style: str = "") -> Text:
