@@ -48,7 +48,7 @@ _ACTION = re.compile(r" while (?P<action>[a-zA-Z0-9 _-]+?)(?=, client: |$)")
 _TAIL = re.compile(
     r', (?P<key>client|server|request|subrequest|upstream|host|referrer): '
     r'(?P<value>"(?:[^"\\]|\\.)*"|[^,]*)')
-_ERRNO = re.compile(r"\((?P<errno>\d+): (?P<errtext>[^)]*)\)")
+_ERRNO = re.compile(r"\((?P<errno>\d+): (?P<errtext>[^)]{0,200})\)")  # bounded: linear
 _PHPFPM_ERRNO = re.compile(r": (?P<errtext>[A-Za-z][^:()]*) \((?P<errno>\d+)\)$")
 _SOCKET = re.compile(r"unix:(?P<socket>/[^\s\"]*?)(?=:?\"|:? |:?$|:/| failed)")
 _POOL = re.compile(r"\[pool (?P<pool>[^\]]+)\]")
@@ -296,7 +296,7 @@ SIGNATURES: tuple[Signature, ...] = (
          said="the TLS handshake with {the upstream} failed"),
     # -- nginx: names (ngx_resolver.c, ngx_http_upstream.c, ngx_parse_url) --
     _sig("upstream_host_not_found", "nginx",
-         r"(?P<name>\S+) could not be resolved \(\d+: [^)]*\)",
+         r"(?<!\S)(?P<name>\S+) could not be resolved \(\d+: [^)]*\)",
          ("upstream_dns",),
          "nginx's resolver could not turn the upstream's host name into an address.",
          'ngx_http_upstream.c: "%V could not be resolved (%i: %s)"',
@@ -701,6 +701,33 @@ def is_record_start(text: str, lenient: bool = False) -> bool:
     return lenient and _ANY_HEADERLESS.match(text) is not None
 
 
+# A dated header anywhere in a line: where reading picks up again after binary garbage,
+# the NUL run that copytruncate rotation leaves, or a torn write.
+_HEADER_INSIDE = re.compile("|".join(
+    f"(?:{_plain(p.pattern.split('(?P<message>')[0]).removeprefix('^')})"
+    for p in (NGINX_HEADER, PHPFPM_HEADER, PHP_HEADER)))
+
+
+def resync(text: str) -> tuple[str, str]:
+    """(what comes before, the record) when a record starts inside `text` but not at its
+    start; ("", text) otherwise. A line that starts a record is split only after a NUL (a
+    torn write, then copytruncate's NULs): a header quoted inside its message (a request
+    line) must not become a forged record, and nginx refuses NUL bytes in requests."""
+    nul = text.rfind("\x00") + 1  # no record runs on past a NUL: look after the last one
+    if not nul and is_record_start(text):
+        return "", text
+    m = _HEADER_INSIDE.search(text, nul)
+    if m is None or m.start() == 0:
+        return "", text
+    return text[:m.start()], text[m.start():]
+
+
+def _at_start(sig: Signature, log: str | None) -> bool:
+    """Whether the pattern is tried at the message's start only. One that begins with
+    ".*" finds the same anywhere: searching it from every position is quadratic."""
+    return (sig.anchored and log is not None) or sig.pattern.pattern.startswith(".*")
+
+
 @functools.cache
 def _prefilter(log: str | None, ignore_case: bool = False) -> re.Pattern[str]:
     """All patterns that may apply to a record of `log` in one regex: most records match
@@ -710,7 +737,7 @@ def _prefilter(log: str | None, ignore_case: bool = False) -> re.Pattern[str]:
         if log is not None and sig.log not in (log, "php"):
             continue
         body = _plain(sig.pattern.pattern)
-        parts.append(f"(?:{body})" if sig.anchored and log is not None else f"(?:.*?(?:{body}))")
+        parts.append(f"(?:{body})" if _at_start(sig, log) else f"(?:.*?(?:{body}))")
     return re.compile("|".join(parts), re.S | (re.I if ignore_case else 0))
 
 
@@ -793,16 +820,23 @@ def classify(text: str, lenient: bool = False) -> Record:
     return rec
 
 
+# nginx cuts every record at 2048 bytes (NGX_MAX_ERROR_STR), PHP-FPM at log_limit (1024):
+# what a signature names is near the start. Looking at no more keeps a hostile line of a
+# megabyte from making a pattern's search quadratic.
+MAX_MATCH_CHARS = 4096
+
+
 def _match(rec: Record, ignore_case: bool) -> bool:
     """Find the record's signature (the first of the catalogue that matches)."""
-    if _prefilter(rec.log, ignore_case).match(rec.message) is None:
+    message = rec.message[:MAX_MATCH_CHARS]
+    if _prefilter(rec.log, ignore_case).match(message) is None:
         return False
     for sig in SIGNATURES:
         if rec.log is not None and sig.log not in (rec.log, "php"):
             continue
         pattern = _case_blind(sig) if ignore_case else sig.pattern
-        anchored = sig.anchored and rec.log is not None
-        m = pattern.match(rec.message) if anchored else pattern.search(rec.message)
+        anchored = _at_start(sig, rec.log)
+        m = pattern.match(message) if anchored else pattern.search(message)
         if m is None:
             continue
         rec.signature = sig

@@ -16,6 +16,7 @@ import gzip
 import math
 import os
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from wizard.signatures import (
     classify,
     group_records,
     is_record_start,
+    resync,
 )
 
 DEFAULT_NGINX_LOG = "/var/log/nginx/error.log"
@@ -57,16 +59,20 @@ def reverse_lines(fh: IO[bytes], end: int, budget: list[int]) -> Iterator[bytes]
         pieces = (fh.read(size) + tail).split(b"\n")
         tail = pieces[0][-MAX_LINE_BYTES:]  # maybe the end of a longer line: read on
         for piece in reversed(pieces[1:]):
-            yield piece[:MAX_LINE_BYTES]
+            # a NUL run (copytruncate) may be longer than a line: the record after it counts
+            yield piece.lstrip(b"\x00")[:MAX_LINE_BYTES]
     if pos == 0:
-        yield tail
+        yield tail.lstrip(b"\x00")
 
 
 def _decode(raw: bytes) -> str | None:
-    """Text of a line, or None for binary garbage (NUL bytes)."""
-    if b"\x00" in raw:
-        return None
-    return raw.rstrip(b"\r").decode("utf-8", errors="replace")
+    """Text of a line, or None for binary garbage (NUL bytes). A record that starts
+    after garbage, a NUL run (copytruncate) or a torn write is kept without them."""
+    text = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+    before, record = resync(text)
+    if before:
+        return record
+    return None if "\x00" in text else text
 
 
 def reverse_records(lines: Iterator[bytes]) -> Iterator[str]:
@@ -164,15 +170,37 @@ class _Collector:
                 self.done = True
 
 
+def _changed_while_read(path: str, fh: IO[bytes], end: int) -> str | None:
+    """A note when the log was truncated, rotated or replaced while it was being read."""
+    opened = os.fstat(fh.fileno())
+    if opened.st_size < end:
+        return (f"{path} became shorter while it was being read (truncated or rotated); "
+                "some of its records may be missing")
+    try:
+        same = os.path.samestat(opened, os.stat(path))
+    except OSError:
+        same = False
+    if not same:
+        return (f"{path} was moved or replaced while it was being read (log rotation); "
+                "the records come from the file as it was when reading began")
+    return None
+
+
 def _read_plain_backwards(path: str, col: _Collector, budget: list[int]) -> bool:
     """Read one plain file from its end. True when the whole file was inside the window."""
     with open(path, "rb") as fh:
         end = fh.seek(0, os.SEEK_END)
         col.win.read_files.append(path)
-        for text in reverse_records(reverse_lines(fh, end, budget)):
-            col.add(path, text)
-            if col.done:
-                return False
+        try:
+            for text in reverse_records(reverse_lines(fh, end, budget)):
+                col.add(path, text)
+                if col.done:
+                    return False
+        finally:
+            if (note := _changed_while_read(path, fh, end)) is not None:
+                col.win.reason, col.done = note, True
+    if col.done:
+        return False  # the rotated files moved too: reading them now would mix two states
     if budget[0] <= 0:
         col.win.truncated = f"stopped after reading {MAX_SCAN_BYTES // (1024 * 1024)} MB"
         col.done = True
@@ -235,7 +263,7 @@ def read_window(path: str, kind: str, since_seconds: float, now: float | None = 
                 _read_gzip(rotated, col, budget)
             elif not _read_plain_backwards(rotated, col, budget):
                 break
-        except (OSError, EOFError) as exc:  # a broken rotation must not hide the rest
+        except (OSError, EOFError, zlib.error) as exc:  # a broken rotation: keep the rest
             win.reason = f"could not read {rotated}: {getattr(exc, 'strerror', None) or exc}"
             break
         if col.done:
