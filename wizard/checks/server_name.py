@@ -12,6 +12,7 @@ nginx picks it (https://nginx.org/en/docs/http/server_names.html):
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 from wizard.checks.base import check
@@ -52,12 +53,17 @@ def _trailing_wildcard(name: str, host: str) -> int:
     return 0
 
 
+# Python's re warns about PCRE-valid classes such as `[[a]`: a host's config must not
+# write Python warnings over the wizard's screen.
+warnings.filterwarnings("ignore", category=FutureWarning, module=__name__)
+
+
 def _regex(name: str) -> re.Pattern[str] | None:
     # PCRE named groups (?<name>...) are written (?P<name>...) in Python.
     pattern = re.sub(r"\(\?<(?![=!])", "(?P<", name[1:])
     try:
         return re.compile(pattern)
-    except re.error:
+    except (re.error, OverflowError, RecursionError):  # a{4294967296}, thousands of ((
         return None
 
 

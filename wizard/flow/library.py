@@ -71,9 +71,10 @@ def flow_files(extra_dirs: list[str] | None = None) -> list[Path]:
 
 def find_flow(name_or_path: str, extra_dirs: list[str] | None = None) -> Flow:
     """Load a flow by file path, or by name: the file name without .yaml, looked up in
-    the flow folders (the last folder that has it wins). Raises FlowLoadError."""
+    the flow folders (the last folder that has it wins). Raises FlowLoadError, also for
+    a flow that would walk wrong (see lint.walk_errors): it is refused, not run."""
     if os.sep in name_or_path or name_or_path.endswith((".yaml", ".yml")):
-        return load_flow(name_or_path)
+        return _runnable(load_flow(name_or_path))
     for d in extra_dirs or []:
         if not Path(d).is_dir():
             raise FlowLoadError([FlowError(d, 1, "--flows folder does not exist")])
@@ -81,4 +82,13 @@ def find_flow(name_or_path: str, extra_dirs: list[str] | None = None) -> Flow:
     if found is None:
         raise FlowLoadError([FlowError(name_or_path, 1, "no flow by that name "
                                        "(see `nginx-502-wizard flows list`)")])
-    return load_flow(found.path)
+    return _runnable(load_flow(found.path))
+
+
+def _runnable(flow: Flow) -> Flow:
+    from wizard.flow.lint import walk_errors  # lint loads every check and fix
+
+    errors = walk_errors(flow)
+    if errors:
+        raise FlowLoadError(errors)
+    return flow

@@ -29,6 +29,20 @@ def _edges(node: Node) -> list[tuple[str | None, int]]:
     return [(None, node.line)]
 
 
+def walk_errors(flow: Flow) -> list[FlowError]:
+    """The mistakes that make a walk go wrong, so a flow with them is not run at all: a
+    check this version does not have, a `next` to nowhere, steps no path reaches, loops
+    with no way out. (Loops with a way out are fine; the engine caps the steps.)"""
+    checks, nodes = load_checks(), flow.by_id
+    errors = [FlowError(flow.path, node.line, f"unknown check {node.check!r}")
+              for node in flow.nodes
+              if node.kind == "check" and node.check and node.check not in checks]
+    errors += [FlowError(flow.path, line, f"`next: {target}` points to no node")
+               for node in flow.nodes for target, line in _edges(node)
+               if target is not None and target not in nodes]
+    return sorted([*errors, *_graph_errors(flow)], key=lambda e: e.line)
+
+
 def lint_flow(flow: Flow) -> list[FlowError]:
     checks, actions = load_checks(), load_fixes()
     nodes = flow.by_id
@@ -122,15 +136,18 @@ def _graph_errors(flow: Flow) -> list[FlowError]:
             errors.append(FlowError(flow.path, node.line, f"node {nid!r} is unreachable "
                                                           f"from start {flow.start!r}"))
 
-    # Nodes that can reach an exit; any reached node outside that set is trapped in a loop.
-    can_exit = set(exits)
-    changed = True
-    while changed:
-        changed = False
-        for nid, targets in succ.items():
-            if nid not in can_exit and any(t in can_exit for t in targets):
-                can_exit.add(nid)
-                changed = True
+    # Nodes that can reach an exit (walked backwards from the exits, so a long chain costs
+    # one pass, not one per node); any reached node outside that set is trapped in a loop.
+    preds: dict[str, list[str]] = {nid: [] for nid in nodes}
+    for nid, targets in succ.items():
+        for target in targets:
+            preds[target].append(nid)
+    can_exit, todo = set(exits), list(exits)
+    while todo:
+        for pred in preds[todo.pop()]:
+            if pred not in can_exit:
+                can_exit.add(pred)
+                todo.append(pred)
     for nid in sorted(reached - can_exit, key=lambda n: nodes[n].line):
         errors.append(FlowError(flow.path, nodes[nid].line,
                                 f"node {nid!r} never reaches an end: every path from it loops"))

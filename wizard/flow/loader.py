@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -13,7 +14,11 @@ import yaml
 
 from wizard.flow.model import INTERNAL_FIELDS, Flow, Node
 
-MAX_FLOW_BYTES = 2 * 1024 * 1024
+# Limits against hostile files; the built-in flows are about 20 KiB and 800 values.
+MAX_FLOW_BYTES = 512 * 1024  # parsing YAML takes about a second per MiB
+MAX_FLOW_VALUES = 50_000  # aliases let a small file expand to billions ("billion laughs")
+# libyaml is several times faster and refuses nesting beyond 1000 levels by itself.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -36,17 +41,30 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
 class _Binder:
     """Turns a composed YAML node tree into model dataclasses, collecting errors."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.errors: list[FlowError] = []
+        self.values = 0
 
     def fail(self, node: yaml.Node, reason: str) -> None:
         self.errors.append(FlowError(self.path, _line(node), reason))
 
     def bind(self, tp: Any, node: yaml.Node, where: str) -> Any:
+        # An alias binds its anchor's value again: counting every value bound stops an
+        # anchor bomb before it expands, wherever in the model it hides.
+        self.values += 1
+        if self.values > MAX_FLOW_VALUES:
+            raise FlowLoadError([FlowError(
+                self.path, _line(node), f"the flow expands to more than {MAX_FLOW_VALUES} "
+                "values (YAML aliases repeating one another?)")])
         origin = typing.get_origin(tp)
         if origin in (typing.Union, types.UnionType):
             options = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -88,7 +106,7 @@ class _Binder:
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, f"{where} must be a mapping")
             return cls(line=_line(node))
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         fields = {f.name for f in dataclasses.fields(cls)} - INTERNAL_FIELDS
         values: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -105,7 +123,9 @@ class _Binder:
 
 def _compose(text: str, path: str) -> yaml.Node:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_YAML_LOADER)
+    except RecursionError:  # the pure-Python composer recurses once per nesting level
+        raise FlowLoadError([FlowError(path, 1, "YAML: nested too deep")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -192,12 +212,17 @@ def parse_flow(text: str, path: str = "<flow>") -> Flow:
 
 def load_flow(path: str | Path) -> Flow:
     p = Path(path)
+    too_large = FlowLoadError([FlowError(str(p), 1, f"the file is too large for a flow "
+                                                   f"(more than {MAX_FLOW_BYTES // 1024} KiB)")])
     try:
         if p.stat().st_size > MAX_FLOW_BYTES:
-            raise FlowLoadError([FlowError(str(p), 1, "the file is too large for a flow")])
-        raw = p.read_bytes()
+            raise too_large
+        with p.open("rb") as fh:  # bounded: /dev/zero or a pipe has no size to stat
+            raw = fh.read(MAX_FLOW_BYTES + 1)
     except OSError as exc:
         raise FlowLoadError([FlowError(str(p), 1, f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_FLOW_BYTES:
+        raise too_large
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

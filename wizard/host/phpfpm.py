@@ -71,9 +71,9 @@ def parse_listen(value: str | None, prefix: str | None = None) -> dict[str, Any]
     if not value:
         return empty
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # isdigit() alone takes '²', which int() refuses
         return {"socket": None, "host": "*", "port": int(value)}
-    m = re.match(r"^\[?([^\[\]/]*?)\]?:(\d+)$", value)
+    m = re.match(r"^\[?([^\[\]/]*?)\]?:([0-9]+)$", value)
     if m and "/" not in value:
         return {"socket": None, "host": m.group(1) or "*", "port": int(m.group(2))}
     path = value if value.startswith("/") else os.path.join(prefix or DEFAULT_PREFIX, value)
