@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where to save the session transcript (default: state folder)")
     explain = sub.add_parser("explain", help="explain nginx / PHP-FPM error-log lines")
     explain.add_argument("file", nargs="?", default="-", help="log file, or - for stdin")
-    explain.add_argument("--format", choices=["text", "json"], default="text")
+    explain.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     add_flows_command(sub)
     add_sessions_command(sub)
     add_practice_command(sub)
@@ -286,6 +286,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    from wizard.flow.library import find_flow
+
+    if not args.resume:  # a broken flow is refused at once, before Textual loads
+        find_flow(args.flow, args.flows)
     from wizard.tui.app import run_tui
 
     return run_tui(options_from(args), snapshot=args.from_snapshot,

@@ -18,7 +18,7 @@ LAYER = {
     "flow": 4, "checks": 4, "fixes": 4, "explain": 4,
     "host": 5,
     "": 6, "options": 6, "outcome": 6, "causes": 6, "signatures": 6, "log_wrappers": 6,
-    "redact": 6,
+    "redact": 6, "safe_text": 6,
 }
 USER_INTERFACES = {"cli", "cli_sessions", "cli_practice", "cli_flows", "tui"}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -13,17 +15,27 @@ from wizard.redact import redact_data
 
 
 def transcript_dir() -> Path:
-    """$XDG_STATE_HOME/nginx-502-wizard (~/.local/state/...), else a folder in /tmp."""
+    """$XDG_STATE_HOME/nginx-502-wizard (~/.local/state/...), else a folder in the shared
+    temp folder ($TMPDIR or /tmp) that only we may use."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    fallback = Path("/tmp") / f"nginx-502-wizard-{os.getuid()}"
+    fallback = Path(tempfile.gettempdir()) / f"nginx-502-wizard-{os.getuid()}"
     for candidate in (Path(base) / "nginx-502-wizard", fallback):
         try:
             candidate.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError:
             continue
-        if os.access(candidate, os.W_OK):
+        if _private(candidate) and os.access(candidate, os.W_OK):
             return candidate
     raise OSError("no writable folder for transcripts")
+
+
+def _private(folder: Path) -> bool:
+    """A folder of our own: not a symlink, owned by us, nobody else may write in it. In a
+    shared folder such as /tmp another user can create the name first (or a symlink to a
+    folder of theirs) and then read or replace the records root writes there."""
+    info = folder.lstat()
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
 def session_path(started: float) -> Path:

@@ -136,7 +136,10 @@ def set_fastcgi_pass(args: dict[str, str], facts: Facts) -> FixPlan:
     file, line = args.get("file", ""), _int(args.get("line", ""), "line number")
     target = nginx_target(args.get("target", ""))
     found = pass_at(nginx, file, line)
-    if found and found.get("upstream"):
+    if found is None:  # only a line nginx loads, never a file the arguments merely name
+        raise FixNotApplicable(f"{file}:{line} is not a fastcgi_pass of the nginx "
+                               "configuration that was read; run the diagnosis again")
+    if found.get("upstream"):
         raise FixNotApplicable(f"{file}:{line} passes to upstream {found['upstream']}; "
                                "change the server line in that upstream block instead")
     change = Change.of(file)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,11 +198,22 @@ def test_config(binary: str | None, conf: str, prefix: str | None,
     first = next((m for m in messages if m["level"] in FATAL), None)
     if first:
         base.update(message=first["message"], file=first["file"], line=first["line"])
+    elif result.returncode < 0:  # nginx 1.22 recurses until it overflows on an include loop
+        base.update(message=f"nginx -t crashed ({_signal_name(-result.returncode)}) without "
+                            "a message; a config that includes itself (an include loop) "
+                            "does this")
     if not is_root and needs_root_only(messages):
         return {**base, "reason": (
             "nginx -t needs root here: as this user it may not open "
             f"{_denied_paths(messages)}; run the wizard with sudo to test the config fully")}
     return {**base, "ok": False}
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _denied_paths(messages: list[dict[str, Any]]) -> str:

@@ -98,7 +98,18 @@ def request_url(url: str, *, connect: str | None = None, host_header: str | None
         "tls_verified": False if target.scheme == "https" else None,
         "note": ("the TLS certificate was not verified" if target.scheme == "https" else None),
     }
+    from wizard.host.dns import TIMEOUT as DNS_TIMEOUT  # here: dns.py imports split_url
+    from wizard.host.dns import is_ip, resolve
+
     started = time.monotonic()
+    # http.client's timeout does not cover the name lookup: a resolver that never answers
+    # would hold the request for libc's own limit (timeout x attempts, minutes)
+    unresolved = None if connect or is_ip(target.host) else resolve(
+        target.host, min(timeout, DNS_TIMEOUT))
+    if unresolved and unresolved["error"]:
+        record.update(error=f"the host name does not resolve ({unresolved['error']})",
+                      duration=round(time.monotonic() - started, 3), finished_at=time.time())
+        return record
     conn = _connection(target, connect, timeout)
     try:
         conn.request("GET", target.path, headers={"Host": host_header or target.host_header,
