@@ -299,10 +299,12 @@ def _probe_fastcgi(result: dict[str, Any], sock: socket.socket, timeout: float) 
         result.update(fastcgi="no_answer", detail=f"{result['detail']}; {exc}")
         return
     except TimeoutError:
-        # It accepted the connection but sent nothing in time: every worker is busy (the
+        # A PHP-FPM pool that accepts but sends nothing in time has every worker busy (the
         # probe asks for a script that does not exist, which a free worker answers at once).
-        result.update(fastcgi="busy", detail=f"{result['detail']}; no FastCGI answer within "
-                                             f"{timeout:g}s")
+        # Anything else may simply not speak FastCGI: an HTTP server waits for a request line.
+        busy = "busy" if result.get("pool") else "no_answer"
+        result.update(fastcgi=busy, detail=f"{result['detail']}; no FastCGI answer within "
+                                           f"{timeout:g}s")
         return
     except OSError as exc:
         result.update(fastcgi="no_answer",
