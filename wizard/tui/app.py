@@ -227,7 +227,6 @@ class WizardApp(App[int]):
         """The person answered: keep it, and run on from that question if it changes the
         walk (the answer taken by default was another one, or the walk waited there)."""
         state = self.state
-        state.waiting = False
         at_head = state.entries()[-1].node.id == node_id
         if at_head:
             state.revealed += 1
@@ -250,8 +249,8 @@ class WizardApp(App[int]):
         """`a` on the verdict: the question the walk waits at, else the first one taken by
         default whose answer could change the verdict."""
         session = self.session
-        waiting = session.flow.by_id.get(session.current or "")
-        if waiting is not None and waiting.kind == "ask":
+        waiting = self.state.stopped_at()
+        if waiting is not None:
             node, current = waiting, None
         else:
             asked = self.state.questions_to_ask()
@@ -269,8 +268,7 @@ class WizardApp(App[int]):
 
     def on_walk_stalled(self, message: WalkStalled) -> None:
         self.state.stop_running()
-        if not self.state.waiting:
-            self.walk.show_stalled(message.reason)
+        self.walk.show_stalled(message.reason)
         self.walk.refresh_view()
 
     def on_check_rerun(self, message: CheckRerun) -> None:

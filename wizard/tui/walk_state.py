@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from wizard.engine.events import AnswerNeeded, Event, StepStarted
+from wizard.engine.events import Event, StepStarted
 from wizard.engine.runner import Session
 from wizard.engine.transcript import FixOffer, Step
 from wizard.flow.model import Node
@@ -73,7 +73,6 @@ class WalkState:
         self.fixes: list[FixRecord] = []
         self.running_since: float | None = None  # time.monotonic() when a check started
         self.running_index: int | None = None
-        self.waiting = False  # the current ask node waits for the person's answer
         self.fix_running = False
         self.revealed = 0  # steps the walk has shown the person
         self.ahead = False  # the session is running ahead (the checks are not all done)
@@ -98,14 +97,12 @@ class WalkState:
     def follow(self, event: Event) -> None:
         """Track the engine: a check runs from StepStarted until its step is recorded."""
         if isinstance(event, StepStarted):
-            self.waiting = False
             node = self.session.flow.by_id[event.node]
             if node.kind == "check":
                 self.start_running(len(self.session.transcript.steps))
                 self.now_checking = node.title or node.question
         else:
             self.stop_running()
-            self.waiting = isinstance(event, AnswerNeeded)
 
     @property
     def checks_done(self) -> int:
@@ -133,6 +130,14 @@ class WalkState:
             if step.kind == "ask" and step.assumed and step.status != Status.SKIPPED:
                 return step
         return None
+
+    def stopped_at(self) -> Node | None:
+        """The question the run ahead stopped at (it has no default and no answer yet)."""
+        session = self.session
+        node = session.flow.by_id.get(session.current or "")
+        if node is None or node.kind != "ask" or self.ahead:
+            return None
+        return None if node.id in session.facts.options.answers else node
 
     def questions_to_ask(self) -> list[Step]:
         """Questions answered by default so far whose answers could change the diagnosis

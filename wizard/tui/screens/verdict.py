@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static
 
 from wizard.engine.report import evidence_source
 from wizard.engine.transcript import Step
+from wizard.flow.model import Node
 from wizard.tui.fix_gate import FixBlocked
 from wizard.tui.plain import literal
 
@@ -71,7 +72,7 @@ def fix_headline(fix: FixRecord) -> Text:
 
 
 def verdict_text(report: dict[str, Any], *, checks: int, questions: list[Step],
-                 waiting: Step | None, last_fix: FixRecord | None,
+                 waiting: Node | None, last_fix: FixRecord | None,
                  blocked: FixBlocked | None) -> Text:
     """Everything the verdict says, top to bottom, from the report of the walk so far."""
     causes = report.get("causes") or []
@@ -158,15 +159,8 @@ class VerdictScreen(Screen[None]):
     def show_report(self, report: dict[str, Any], error: str | None = None) -> None:
         self.report = report
         state = self.wizard.state
-        session = self.wizard.session
-        waiting = None
-        if not session.finished and session.current is not None:
-            node = session.flow.by_id[session.current]
-            if node.kind == "ask":
-                waiting = Step(node=node.id, kind="ask", title=node.title,
-                               question=node.question)
         text = verdict_text(report, checks=state.checks_done,
-                            questions=state.questions_to_ask(), waiting=waiting,
+                            questions=state.questions_to_ask(), waiting=state.stopped_at(),
                             last_fix=state.fixes[-1] if state.fixes else None,
                             blocked=self.wizard.fix_blocked)
         self.query_one("#verdict", Static).update(text)
@@ -175,13 +169,9 @@ class VerdictScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "ask":
-            return bool(self.wizard.state.questions_to_ask() or self._waiting())
+            state = self.wizard.state
+            return bool(state.questions_to_ask() or state.stopped_at())
         return True
-
-    def _waiting(self) -> bool:
-        session = self.wizard.session
-        return (not session.finished and session.current is not None
-                and session.flow.by_id[session.current].kind == "ask")
 
     def action_fix(self, number: int) -> None:
         if self.wizard.state.ahead:

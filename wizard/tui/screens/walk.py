@@ -247,7 +247,6 @@ class WalkScreen(Screen[None]):
             return
         head = self._asking()
         if head is not None:
-            state.waiting = True
             self.refresh_view(follow=True)
             self.say_once(f"Choose an answer: 1-{len(head.choices)}, or the arrows and "
                           "Enter.")
@@ -273,11 +272,7 @@ class WalkScreen(Screen[None]):
         pending = state.pending_question()
         if pending is not None:
             return session.flow.by_id[pending.node]
-        if state.all_shown and not state.ahead and session.current is not None:
-            node = session.flow.by_id[session.current]
-            if node.kind == "ask" and node.id not in session.facts.options.answers:
-                return node
-        return None
+        return state.stopped_at() if state.all_shown else None
 
     def action_answer(self, number: int) -> None:
         node = self._asking()
