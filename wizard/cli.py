@@ -75,7 +75,7 @@ def _add_session_options(
 
 
 USAGE = f"""{TOOL_NAME} [WIZARD OPTIONS]
-       {TOOL_NAME} {{tui,diagnose,explain,flows}} ..."""
+       {TOOL_NAME} {{tui,diagnose,explain,flows,practice,sessions}} ..."""
 DESCRIPTION = (
     "Find and fix the cause of nginx 502. With no command, the interactive wizard opens "
     "(the same as `tui`), and it takes the wizard options listed below.")

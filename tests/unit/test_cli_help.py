@@ -34,7 +34,8 @@ def test_top_level_help_names_the_wizard_options() -> None:
     assert done.returncode == 0 and done.stderr == ""
     text = done.stdout
     assert text.startswith("usage: nginx-502-wizard [WIZARD OPTIONS]\n"
-                           "       nginx-502-wizard {tui,diagnose,explain,flows} ...\n")
+                           "       nginx-502-wizard "
+                           "{tui,diagnose,explain,flows,practice,sessions} ...\n")
     assert "With no command, the interactive wizard opens" in " ".join(text.split())
     lines = option_lines(text.split("wizard options (no command, or tui):")[1])
     assert lines["--url"] == "the address that answers 502; the wizard requests it"
