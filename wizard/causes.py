@@ -24,6 +24,9 @@ _CAUSES = [
           "A different process already listens on a port nginx needs, so nginx cannot bind it."),
     Cause("php_fpm_down", "PHP-FPM is not running",
           "nginx hands PHP requests to PHP-FPM, and no PHP-FPM is there to take them."),
+    Cause("php_fpm_config_invalid", "PHP-FPM's configuration has a mistake",
+          "A line of PHP-FPM's configuration is wrong, so PHP-FPM refuses to start or "
+          "restart with it."),
     Cause("upstream_address_mismatch", "nginx points at the wrong upstream address",
           "The backend runs, but it listens somewhere other than where nginx sends requests."),
     Cause("upstream_down", "The upstream is down or refuses connections",

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from wizard import TOOL_NAME, __version__
-from wizard.cli_flows import add_flows_command, cmd_flows
-from wizard.cli_practice import add_practice_command, cmd_practice
-from wizard.cli_sessions import add_resume_option, add_sessions_command, cmd_sessions
-from wizard.engine.facts_source import FactsFileError, open_facts, save_snapshot
-from wizard.engine.report import (
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    EXIT_PROBLEM,
-    EXIT_USAGE,
-    build_report,
-    exit_code,
-    render,
-)
-from wizard.flow.loader import FlowLoadError
+from wizard.cli_flows import add_flows_command
+from wizard.cli_practice import add_practice_command
+from wizard.cli_sessions import add_resume_option, add_sessions_command
+from wizard.engine.exit_codes import EXIT_INCOMPLETE, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
+from wizard.engine.shutdown import OrderlyStop, StopRequested, echo, exit_status, say
 from wizard.options import Options, parse_duration
+
+# Only what parsing the command line needs is imported above: each command imports its
+# own parts when it runs, so `--version` is quick and the TUI paints its first screen
+# without waiting for the engine, the checks or YAML (issue 14).
 
 if TYPE_CHECKING:
     from wizard.engine.runner import Session
@@ -135,14 +131,28 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{TOOL_NAME}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (FlowLoadError, FactsFileError) as exc:
-        print(f"{TOOL_NAME}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{TOOL_NAME}: interrupted", file=sys.stderr)
         return EXIT_INCOMPLETE
+    except StopRequested as exc:  # a second signal while the first one's stop ran
+        say(f"stopped by {exc}")
+        return exit_status(exc.signum)
     except BrokenPipeError:
         return EXIT_INCOMPLETE
+    except Exception as exc:
+        if not isinstance(exc, _input_errors()):
+            raise
+        print(f"{TOOL_NAME}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _input_errors() -> tuple[type[Exception], ...]:
+    """A broken flow or facts file: exit 2 with its reason. Imported only once such an
+    error may be on its way out, so `--version` never loads the flow modules or YAML."""
+    from wizard.engine.facts_source import FactsFileError
+    from wizard.flow.loader import FlowLoadError
+
+    return FlowLoadError, FactsFileError
 
 
 def _default_to_tui(argv: list[str]) -> list[str]:
@@ -158,24 +168,44 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "explain":
         return cmd_explain(args)
     if args.command == "flows":
+        from wizard.cli_flows import cmd_flows
+
         return cmd_flows(args)
     if args.command == "sessions":
+        from wizard.cli_sessions import cmd_sessions
+
         return cmd_sessions(args)
     if args.command == "practice":
+        from wizard.cli_practice import cmd_practice
+
         return cmd_practice(args)
     return cmd_tui(args)
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from wizard.engine.failing_addresses import failing_addresses, report_line
+    from wizard.engine.facts_source import open_facts
     from wizard.engine.runner import Session
     from wizard.flow.library import find_flow
 
     _refuse_fix_from_snapshot(args)
     options = options_from(args)
-    flow = find_flow(options.flow, options.flow_dirs)
-    facts = open_facts(options, args.from_snapshot)
-    session = Session(flow, facts, check_timeout=args.check_timeout)
+    with OrderlyStop() as stop:  # SIGTERM, SIGHUP, SIGINT: see engine/shutdown.py
+        session: Session | None = None
+        try:
+            flow = find_flow(options.flow, options.flow_dirs)
+            facts = open_facts(options, args.from_snapshot)
+            session = Session(flow, facts, check_timeout=args.check_timeout)
+            return _diagnose(args, session, stop)
+        except StopRequested:
+            return _stopped(session, stop, args.transcript)
+
+
+def _diagnose(args: argparse.Namespace, session: Session, stop: OrderlyStop) -> int:
+    from wizard.engine.facts_source import save_snapshot
+    from wizard.engine.failing_addresses import failing_addresses, report_line
+    from wizard.engine.report import build_report, exit_code, render
+
+    options, facts = session.facts.options, session.facts
     session.prefetch()
     transcript = session.run()
     # Without --url, the addresses the logs saw failing (read before the snapshot is saved,
@@ -184,7 +214,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.save_snapshot:
         save_snapshot(facts, args.save_snapshot)
     if args.fix:
-        code = _headless_fix(session, args.fix, args.yes, args.from_snapshot)
+        code = _headless_fix(session, args.fix, args.yes, args.from_snapshot, stop)
+        if stop.requested:  # it came while the fix ran, and waited for its end
+            return _stopped(session, stop, args.transcript)
     report = build_report(transcript, facts)
     if seen is not None:
         report["failing_addresses"] = [address.to_json() for address in seen]
@@ -198,6 +230,31 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             sys.stdout.write(f"\n{line}\n")
         code = exit_code(report)
     return code
+
+
+def _stopped(session: Session | None, stop: OrderlyStop, path: str | None) -> int:
+    """A stop signal ended `diagnose`: the transcript keeps the steps so far (and the fix,
+    which was let finish) and says what ended it; one line on stderr says the same."""
+    import time
+
+    from wizard.engine.report import build_report
+
+    if session is None:
+        say(f"stopped by {stop.name} before the diagnosis began")
+        return stop.exit_status
+    session.cancel()
+    transcript = session.transcript
+    if transcript.finished is None:
+        transcript.error = f"stopped by {stop.name} before the checks finished"
+        transcript.finished = time.time()
+    report = build_report(transcript, session.facts)
+    report["stopped_by"] = {"signal": stop.name, "during": stop.arrived_during}
+    saved = _save_transcript(session, report, path)
+    what = ("once the fix that was running had ended (its After: line says how)"
+            if stop.arrived_during == "fix" else "the checks were stopped")
+    say(f"stopped by {stop.name}: {what}; " + (f"the session is saved in {saved}"
+                                              if saved else "the session was not saved"))
+    return stop.exit_status
 
 
 def _refuse_fix_from_snapshot(args: argparse.Namespace) -> None:
@@ -221,7 +278,7 @@ def _save_transcript(session: Session, report: dict[str, object], path: str | No
 
 
 def _headless_fix(session: Session, fix_id: str, confirmed: bool,
-                  snapshot: str | None = None) -> int:
+                  snapshot: str | None = None, stop: OrderlyStop | None = None) -> int:
     """`diagnose --fix ID`: show the plan; with --yes run it and prove it with the check.
     A plan from a `snapshot` is only shown (_refuse_fix_from_snapshot stops --yes)."""
     found = [(step, offer) for step in session.transcript.steps for offer in step.fixes
@@ -264,34 +321,35 @@ def _headless_fix(session: Session, fix_id: str, confirmed: bool,
     if not confirmed:
         print("Nothing was run. Add --yes to run these commands.")
         return EXIT_OK
-    applied = session.apply_fix(step, offer, on_output=print)
-    print(f"Before: {applied.before}")
-    print(f"After:  {applied.after}")
+    with stop.fix_in_flight() if stop else contextlib.nullcontext():  # never cut half-way
+        applied = session.apply_fix(step, offer, on_output=echo)
+    echo(f"Before: {applied.before}")
+    echo(f"After:  {applied.after}")
     return EXIT_OK if applied.succeeded else EXIT_PROBLEM
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from wizard.explain import explain_stream, render_explain
+    from wizard.explain import write_explain
 
     if args.file == "-":
-        entries = explain_stream(sys.stdin.buffer)
-    else:
-        try:
-            with open(args.file, "rb") as fh:
-                entries = explain_stream(fh)
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    sys.stdout.write(render_explain(entries, args.format))
+        write_explain(sys.stdin.buffer, args.format, sys.stdout)
+        return 0
+    try:
+        with open(args.file, "rb") as fh:
+            write_explain(fh, args.format, sys.stdout)  # JSON streams: bounded memory
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     return 0
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     from wizard.flow.library import find_flow
 
-    if not args.resume:  # a broken flow is refused at once, before Textual loads
-        find_flow(args.flow, args.flows)
+    # A broken flow is refused at once, before Textual loads; the app gets the flow loaded
+    # here rather than reading and linting it a second time before its first screen.
+    flow = None if args.resume else find_flow(args.flow, args.flows)
     from wizard.tui.app import run_tui
 
     return run_tui(options_from(args), snapshot=args.from_snapshot,
                    save_snapshot_to=args.save_snapshot, check_timeout=args.check_timeout,
-                   resume=args.resume)
+                   resume=args.resume, flow=flow)

@@ -7,12 +7,15 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wizard.engine.report import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
-from wizard.flow.library import FlowFile, flow_catalogue, in_use
-from wizard.flow.loader import FlowLoadError, load_flow
-from wizard.flow.model import Flow
+from wizard.engine.exit_codes import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
+
+# The flow modules (and YAML) load when a `flows` command runs, not whenever the
+# command line is parsed: `--version` and the TUI's first screen do not wait for them.
+if TYPE_CHECKING:
+    from wizard.flow.library import FlowFile
+    from wizard.flow.model import Flow
 
 
 def add_flows_command(sub: Any) -> None:
@@ -84,6 +87,9 @@ class _Listed:
 
 
 def _listed(extra_dirs: list[str]) -> list[_Listed]:
+    from wizard.flow.library import flow_catalogue, in_use
+    from wizard.flow.loader import FlowLoadError, load_flow
+
     catalogue = flow_catalogue(extra_dirs)
     used = in_use(catalogue)
     rows = []
@@ -136,7 +142,9 @@ def _second_line(row: _Listed) -> str:
 # -- flows lint ---------------------------------------------------------------------------
 
 def _lint(paths: list[str], extra_dirs: list[str]) -> int:
+    from wizard.flow.library import flow_catalogue
     from wizard.flow.lint import lint_flow
+    from wizard.flow.loader import FlowLoadError, load_flow
 
     files = [Path(p) for p in paths] or [entry.path for entry in flow_catalogue(extra_dirs)]
     failures = 0
@@ -193,6 +201,7 @@ def _test_targets(paths: list[str], extra_dirs: list[str],
     """(flow file, its cases file, whether it must have cases) for every PATH: a flow
     file or a cases file (must), or a folder of flows; without PATH, every flow found."""
     from wizard.flow.cases import CASES_FILE, cases_path, flow_path_of
+    from wizard.flow.library import flow_catalogue
 
     if not paths:
         return [(entry.path, cases_path(entry.path), False)
@@ -225,6 +234,7 @@ def _bad(tally: _Tally, line: str) -> None:
 def _test_flow(flow_path: Path, cases: Path, tally: _Tally, required: bool) -> None:
     from wizard.engine.case_replay import CaseInputError, replay_case
     from wizard.flow.cases import load_cases
+    from wizard.flow.loader import FlowLoadError, load_flow
 
     if not cases.is_file():
         if required:  # named on the command line: without cases it cannot pass

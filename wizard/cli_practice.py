@@ -10,7 +10,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from wizard import TOOL_NAME
-from wizard.engine.report import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from wizard.engine.exit_codes import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from wizard.engine.shutdown import ends_by_signal
 
 if TYPE_CHECKING:
     from wizard.practice.parts import Parts
@@ -86,6 +87,8 @@ def _practise(scenario: Scenario, parts: Parts, args: argparse.Namespace) -> int
             sys.stdout.write(json.dumps(result, indent=2) + "\n")
             return code
         code = _open_wizard(run)
+        if ends_by_signal(code):  # told to stop (maybe the terminal is gone): sweep, end
+            return code
         page = run.sandbox.request(scenario.path, scenario.host)
     _debrief(scenario, run.url, page)
     return code

@@ -67,7 +67,7 @@ def _list() -> int:
                      record.lead_cause() or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths))
               + "  " + row[-1])
     return EXIT_OK
 

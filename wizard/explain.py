@@ -17,11 +17,14 @@ import json
 import re
 import textwrap
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _encode_string
 from typing import IO, Any
 
 from wizard.causes import cause
+from wizard.compat import zip_strict
+from wizard.log_reader import LogReader, PlainRun
 from wizard.log_wrappers import Unwrapped, unwrap
 from wizard.safe_text import json_text, md_code, md_text, printable
 from wizard.signatures import (
@@ -32,6 +35,7 @@ from wizard.signatures import (
     classify,
     is_record_start,
     may_continue,
+    recognises,
     resync,
 )
 
@@ -43,32 +47,60 @@ WIDE_LINE = 70  # a piece this long that ends mid-word was cut by width, not at 
 WIDTH = 80
 
 
+# Control bytes that do not occur in text (tab, newline, CR and ESC for colours do).
+_CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 13, 27))
+
+
 def _is_binary(raw: bytes) -> bool:
     """NUL bytes or mostly non-text bytes: not a log line a person could read."""
     if b"\x00" in raw:
         return True
     if not raw:
         return False
-    controls = sum(1 for b in raw if b < 32 and b not in (9, 10, 13, 27))
+    controls = len(raw) - len(raw.translate(None, _CONTROLS))
     return controls * 10 > len(raw)
 
 
 def physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
     """(line number, text) for every line; a binary line becomes a lone NUL marker."""
     number = 0
-    while True:
-        raw = stream.readline(MAX_LINE_BYTES)
-        while len(raw) >= MAX_LINE_BYTES and not raw.strip(b"\x00"):
-            # a NUL run (copytruncate) longer than a line: the record after it counts
-            raw = b"\x00" + stream.readline(MAX_LINE_BYTES)
-        if not raw:
-            return
-        if not raw.endswith(b"\n") and len(raw) >= MAX_LINE_BYTES:
-            # Skip the rest of an over-long line without holding it in memory.
-            while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                pass
+    while (pieces := _next_line(stream)) is not None:
         number += 1
-        for piece in _resynchronised(raw.rstrip(b"\r\n")):
+        for piece in pieces:
+            yield number, piece
+
+
+def _next_line(stream: IO[bytes] | LogReader) -> list[str] | None:
+    """The pieces of the next physical line (see _resynchronised); None at the end."""
+    raw = stream.readline(MAX_LINE_BYTES)
+    while len(raw) >= MAX_LINE_BYTES and not raw.strip(b"\x00"):
+        # a NUL run (copytruncate) longer than a line: the record after it counts
+        raw = b"\x00" + stream.readline(MAX_LINE_BYTES)
+    if not raw:
+        return None
+    if not raw.endswith(b"\n") and len(raw) >= MAX_LINE_BYTES:
+        # Skip the rest of an over-long line without holding it in memory.
+        while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+    return _resynchronised(raw.rstrip(b"\r\n"))
+
+
+def lines_and_runs(reader: LogReader, counting: Callable[[], bool]
+                   ) -> Iterator[tuple[int, str] | PlainRun]:
+    """physical_lines, with each stretch of plain nginx records given whole (PlainRun);
+    while `counting()` says that records are only counted, a stretch is only counted."""
+    number = 0
+    while True:
+        run = (counting() and reader.count_run(number + 1)) or reader.plain_run(number + 1)
+        if run is not None:
+            number += run.line_count
+            yield run
+            continue
+        pieces = _next_line(reader)
+        if pieces is None:
+            return
+        number += 1
+        for piece in pieces:
             yield number, piece
 
 
@@ -118,7 +150,7 @@ class PastedRecord:
 
     def message(self, reading: int = 0) -> str:
         out = self.pieces[0] if self.pieces else ""
-        for join, piece in zip(self.joins, self.pieces[1:], strict=True):
+        for join, piece in zip_strict(self.joins, self.pieces[1:]):
             out += join[reading] + piece
         return out.strip()
 
@@ -207,15 +239,23 @@ def _join(rec: PastedRecord, found: Unwrapped) -> tuple[str, str] | None:
     return _wrapped_join(rec, inner)
 
 
-def pasted_records(lines: Iterable[tuple[int, str]]) -> Iterator[PastedRecord]:
+def pasted_records(lines: Iterable[tuple[int, str] | PlainRun]
+                   ) -> Iterator[PastedRecord | PlainRun]:
     """(line number, text) of physical lines -> records, wrappers peeled off each line.
 
     A runtime's partial line (CRI "P", Docker's 16 KiB pieces) is joined to the next one;
     the lines of a record that the programs wrote over several lines stay together (see
     signatures.group_records); so do the pieces of a line that was broken on its way to
-    the reader. Anything else stands alone."""
+    the reader. Anything else stands alone. A PlainRun is records already: passed on."""
     rec: PastedRecord | None = None
-    for number, raw in lines:
+    for item in lines:
+        if isinstance(item, PlainRun):
+            if rec is not None:  # a plain line starts a record: the one before has ended
+                yield rec
+            rec = None
+            yield item
+            continue
+        number, raw = item
         if raw == "\x00":
             if rec is not None:
                 yield rec
@@ -270,41 +310,174 @@ def _entry(pasted: PastedRecord) -> dict[str, Any]:
     return entry
 
 
+class _Tally:
+    """The entries not yet handed on, how many were listed, and the records left out."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.listed = 0
+        self.unrecognised = self.skipped = 0
+        self.run_start, self.run_len = 0, 0  # a stretch of binary lines becomes one note
+
+    def full(self) -> bool:
+        return self.listed >= MAX_RECOGNISED + MAX_UNRECOGNISED
+
+    def keep(self, entry: dict[str, Any]) -> None:
+        self.entries.append(entry)
+        self.listed += 1
+
+    def take(self) -> list[dict[str, Any]]:
+        """The entries listed since the last call, in order."""
+        taken, self.entries = self.entries, []
+        return taken
+
+    def binary(self, line: int) -> None:
+        self.run_start, self.run_len = (self.run_start or line), self.run_len + 1
+
+    def end_binary(self) -> None:
+        if self.run_len:
+            self.keep(_binary_note(self.run_start, self.run_len))
+            self.run_start, self.run_len = 0, 0
+
+    def add(self, entry: dict[str, Any]) -> None:
+        if entry["signature"] is None:
+            self.unrecognised += 1
+            if self.unrecognised > MAX_UNRECOGNISED:
+                self.skipped += 1
+                return
+        elif self.full():
+            self.skipped += 1
+            return
+        self.keep(entry)
+
+    def add_unrecognised(self, record: PastedRecord) -> None:
+        """A record that no signature can match: its entry is built only if it is listed."""
+        if self.unrecognised >= MAX_UNRECOGNISED:
+            self.unrecognised += 1
+            self.skipped += 1
+        else:
+            self.add(_entry(record))
+
+    def saturated(self) -> bool:
+        """Nothing more is listed: every further record is only counted."""
+        return self.full() and self.unrecognised >= MAX_UNRECOGNISED
+
+    def add_run(self, run: PlainRun) -> None:
+        """Plain records (log_reader): once nothing more is listed they are only counted,
+        and the ones with no needle of any signature are never classified."""
+        self.end_binary()
+        if self.saturated():
+            self.skipped += run.record_count
+            return
+        records = run.records()
+        for index, (number, lines, may_match) in enumerate(records):
+            if self.saturated():
+                self.skipped += len(records) - index
+                return
+            record = PastedRecord(number, Unwrapped(lines[0]), lines, list(lines),
+                                  [("\n", "\n")] * (len(lines) - 1))
+            if not may_match:
+                self.add_unrecognised(record)
+            elif len(lines) == 1 and self.full():  # only whether it is recognised counts
+                if recognises(lines[0], lenient=True):
+                    self.skipped += 1
+                else:
+                    self.add_unrecognised(record)
+            elif len(lines) == 1 and self.unrecognised >= MAX_UNRECOGNISED \
+                    and record.alone().signature is None:  # kept for _entry: no 2nd try
+                self.add_unrecognised(record)
+            else:
+                self.add(_entry(record))
+
+    def finish(self) -> list[dict[str, Any]]:
+        self.end_binary()
+        if self.skipped:
+            self.keep({
+                "line": None, "text": f"<{self.skipped} more record(s) not listed>",
+                "signature": None, "causes": [],
+                "explanation": "The input is long; only the first records that were not "
+                               "recognised are listed."})
+        return self.take()
+
+
 def explain_stream(stream: IO[bytes]) -> list[dict[str, Any]]:
     """Every record of the stream, classified (see CONTRACTS.md `explain --format json`)."""
-    entries: list[dict[str, Any]] = []
-    unrecognised = skipped = 0
-    run_start, run_len = 0, 0  # a stretch of binary lines becomes one note
-    for pasted in pasted_records(physical_lines(stream)):
-        if pasted.binary:
-            run_start, run_len = (run_start or pasted.line), run_len + 1
-            continue
-        if run_len:
-            entries.append(_binary_note(run_start, run_len))
-            run_start, run_len = 0, 0
-        if not pasted.message():
-            continue
-        entry = _entry(pasted)
-        if entry["signature"] is None:
-            unrecognised += 1
-            if unrecognised > MAX_UNRECOGNISED:
-                skipped += 1
-                continue
-        elif len(entries) >= MAX_RECOGNISED + MAX_UNRECOGNISED:
-            skipped += 1
-            continue
-        entries.append(entry)
-    if run_len:
-        entries.append(_binary_note(run_start, run_len))
-    if skipped:
-        entries.append({"line": None, "text": f"<{skipped} more record(s) not listed>",
-                        "signature": None, "causes": [],
-                        "explanation": "The input is long; only the first records that "
-                                       "were not recognised are listed."})
-    return entries
+    return list(explain_entries(stream))
+
+
+def explain_entries(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
+    """The entries of explain_stream, each handed on as soon as it is decided, so that
+    a huge log is explained in bounded memory.
+
+    Read in large blocks: a stretch of lines that are nginx's own records and nothing
+    else goes through in one piece (PlainRun), and once nothing more is listed a huge log
+    is only counted, so `explain` of gigabytes runs at the speed of a regex over bytes."""
+    tally = _Tally()
+    for pasted in pasted_records(lines_and_runs(LogReader(stream), tally.saturated)):
+        if isinstance(pasted, PlainRun):
+            tally.add_run(pasted)
+        elif pasted.binary:
+            tally.binary(pasted.line)
+        else:
+            tally.end_binary()
+            if tally.saturated():
+                tally.skipped += 1 if pasted.message() else 0
+            elif pasted.message():
+                tally.add(_entry(pasted))
+        yield from tally.take()
+    yield from tally.finish()
 
 
 # --- rendering ------------------------------------------------------------------------
+
+def write_explain(stream: IO[bytes], fmt: str, out: IO[str]) -> None:
+    """Explain the stream onto `out`. JSON is written entry by entry, so memory stays
+    bounded on any input; the words need the counts first, so they wait for the end."""
+    if fmt != "json":
+        out.write(render_explain(explain_stream(stream), fmt))
+        return
+    batch: list[str] = []
+    for piece in _json_pieces(explain_entries(stream)):
+        batch.append(piece)
+        if len(batch) >= 256:  # fewer, larger writes (PYTHONUNBUFFERED makes each a call)
+            out.write(json_text("".join(batch)))
+            batch = []
+    out.write(json_text("".join(batch)) + "\n")
+
+
+def _json_pieces(entries: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """json.dumps({"entries": entries}, indent=2, ensure_ascii=False), in pieces."""
+    yield '{\n  "entries": ['
+    first = True
+    for entry in entries:
+        yield ("\n    " if first else ",\n    ") + indented_json(entry, "    ")
+        first = False
+    yield "]\n}" if first else "\n  ]\n}"
+
+
+def indented_json(value: Any, indent: str = "") -> str:
+    """json.dumps(value, indent=2, ensure_ascii=False) as if nested at `indent`, for the
+    plain values of an entry, without the pure-Python encoder that indent=2 uses (the C
+    one escapes the strings). Anything else goes to json.dumps itself."""
+    if isinstance(value, str):
+        return _encode_string(value)
+    if value is None or isinstance(value, (bool, float)):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    inner = indent + "  "
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        if not value:
+            return "{}"
+        items = [f"{_encode_string(k)}: {indented_json(v, inner)}" for k, v in value.items()]
+        return "{\n" + inner + (",\n" + inner).join(items) + "\n" + indent + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        items = [indented_json(v, inner) for v in value]
+        return "[\n" + inner + (",\n" + inner).join(items) + "\n" + indent + "]"
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)
+
 
 def render_explain(entries: list[dict[str, Any]], fmt: str) -> str:
     """The entries as JSON (ids kept, CONTRACTS.md), Markdown or text (in words). Log text

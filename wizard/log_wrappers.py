@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from wizard.compat import fromisoformat
+
 MAX_LAYERS = 4  # e.g. a quoted `kubectl logs --prefix --timestamps` line: three layers
 DOCKER_SPLIT = 16 * 1024  # Docker's json-file driver cuts longer lines into pieces
 
@@ -106,7 +108,7 @@ def _rfc3339(text: object) -> datetime | None:
         return None
     fraction = (m[2] or "")[:7]
     try:
-        stamp = datetime.fromisoformat(m[1] + fraction + m[3])
+        stamp = fromisoformat(m[1] + fraction + m[3])
     except ValueError:
         return None
     return stamp if stamp.tzinfo is not None else None
@@ -176,7 +178,7 @@ def _syslog(line: str, now: datetime | None) -> _Layer | None:
                       m["tag"])
     if m := _SYSLOG_FULL.match(line):
         try:
-            stamp: datetime | None = datetime.fromisoformat(f"{m['date']} {m['clock']}")
+            stamp: datetime | None = fromisoformat(f"{m['date']} {m['clock']}")
         except ValueError:
             stamp = None
         return _Layer("syslog", m["rest"], stamp, m["tag"])

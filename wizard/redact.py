@@ -132,6 +132,6 @@ def redact_data(value: Any) -> Any:
         return {key: (REDACTED if isinstance(item, str) and item and isinstance(key, str)
                       and secret_name(key) else redact_data(item))
                 for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [redact_data(item) for item in value]
     return value

@@ -17,8 +17,11 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from wizard.compat import UTC
+from wizard.log_needles import needles
 
 # --- record headers -------------------------------------------------------------------
 
@@ -746,6 +749,21 @@ def _case_blind(sig: Signature) -> re.Pattern[str]:
     return re.compile(sig.pattern.pattern, re.S | re.I)
 
 
+@functools.cache
+def _gated() -> tuple[tuple[Signature, tuple[str, ...] | None], ...]:
+    """Each signature with its needles (log_needles), in catalogue order."""
+    return tuple((sig, needles(sig.pattern.pattern, re.S)) for sig in SIGNATURES)
+
+
+@functools.cache
+def all_needles() -> tuple[str, ...] | None:
+    """Every needle of the catalogue (None when a pattern has none): a text that holds
+    none of them matches no signature, with or without regard to case."""
+    if any(found is None for _sig, found in _gated()):
+        return None
+    return tuple(dict.fromkeys(n for _sig, found in _gated() for n in found or ()))
+
+
 def _context_fields(message: str) -> tuple[str, dict[str, Any]]:
     """Split nginx's appended context (", client: ..., upstream: ...") off the message."""
     fields: dict[str, Any] = {}
@@ -820,6 +838,16 @@ def classify(text: str, lenient: bool = False) -> Record:
     return rec
 
 
+def recognises(text: str, lenient: bool = False) -> bool:
+    """Whether classify(text, lenient) finds a signature, without reading its fields."""
+    rec = parse_header(text) or (parse_headerless(text) if lenient else None) \
+        or Record(text, None, None, None, text)
+    if not _match(rec, ignore_case=False) and not (lenient and _match(rec, ignore_case=True)):
+        return False
+    return not (rec.signature is not None and rec.signature.name == "nginx_config_emerg"
+                and rec.level != "emerg")
+
+
 # nginx cuts every record at 2048 bytes (NGX_MAX_ERROR_STR), PHP-FPM at log_limit (1024):
 # what a signature names is near the start. Looking at no more keeps a hostile line of a
 # megabyte from making a pattern's search quadratic.
@@ -831,8 +859,13 @@ def _match(rec: Record, ignore_case: bool) -> bool:
     message = rec.message[:MAX_MATCH_CHARS]
     if _prefilter(rec.log, ignore_case).match(message) is None:
         return False
-    for sig in SIGNATURES:
+    # A pattern is tried only when its needles are in the text (log_needles): a substring
+    # search costs less than the pattern's search. Needles are lower-cased: ASCII only.
+    lowered = message.lower() if message.isascii() else None
+    for sig, found in _gated():
         if rec.log is not None and sig.log not in (rec.log, "php"):
+            continue
+        if lowered is not None and found is not None and not any(n in lowered for n in found):
             continue
         pattern = _case_blind(sig) if ignore_case else sig.pattern
         anchored = _at_start(sig, rec.log)

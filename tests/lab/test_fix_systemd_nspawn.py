@@ -19,6 +19,7 @@ import pytest
 
 from tests.lab.rootfs import debootstrap_once
 from tests.support import require
+from wizard.compat import zip_strict
 from wizard.fixes.service import plan_verb
 from wizard.fixes.service_backend import RUNNING, STOPPED
 from wizard.fixes.service_systemd import Systemd
@@ -136,7 +137,7 @@ def test_start_runs_skips_when_running_and_undoes(machine: Machine) -> None:
 
 def test_enable_sets_boot_start_and_starts_now(machine: Machine) -> None:
     plan = plan_verb("enable", UNIT, Systemd())
-    for command, guard in zip(plan.commands, plan.guards, strict=True):
+    for command, guard in zip_strict(plan.commands, plan.guards):
         if guard is None or machine.run(guard).returncode != 0:
             assert machine.run(command).returncode == 0, command
     assert machine.run(["systemctl", "is-enabled", UNIT]).stdout.strip() == "enabled"

@@ -103,8 +103,8 @@ async def test_the_answer_is_on_screen_with_no_key_and_its_fix_one_key_away(
         assert cause["id"] == expected
         await pilot.press("f")  # one key
         if cause["fixes"]:
-            await wait_for(pilot, lambda: isinstance(app.screen, FixConfirmScreen
-                                                     | FixChoiceScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, (FixConfirmScreen,
+                                                                  FixChoiceScreen)))
             await pilot.press("escape")
         else:
             await pilot.pause()
@@ -126,8 +126,8 @@ async def test_after_the_fix_no_step_shows_the_problem_it_fixed(
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for_answer(pilot)
         await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FixConfirmScreen
-                                                 | FixChoiceScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, (FixConfirmScreen,
+                                                              FixChoiceScreen)))
         if isinstance(app.screen, FixChoiceScreen):
             await pilot.press("1")
             await wait_for(pilot, lambda: isinstance(app.screen, FixConfirmScreen))

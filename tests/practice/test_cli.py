@@ -3,15 +3,21 @@ secret until the end, and one plain line (exit 2) when something it needs is mis
 
 from __future__ import annotations
 
-import tomllib
+import sys
 
 import pytest
 
 from tests.practice.support import REPO, headless, practice, require_practice, sandbox_home
 from wizard import causes
 from wizard.cli import main
+from wizard.compat import zip_strict
 from wizard.practice import parts
 from wizard.practice.scenarios import SCENARIOS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, from PyPI, before 3.11
+    import tomli as tomllib
 
 
 def test_list_names_every_scenario_with_one_line() -> None:
@@ -20,7 +26,7 @@ def test_list_names_every_scenario_with_one_line() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == len(SCENARIOS) >= 10
-    for line, scenario in zip(lines, SCENARIOS, strict=True):
+    for line, scenario in zip_strict(lines, SCENARIOS):
         name, _, summary = line.partition("  ")
         assert name == scenario.name and summary.strip() == scenario.summary
         assert name in causes.CAUSES  # each teaches a cause of the contract

@@ -31,7 +31,7 @@ def asking(app: Any) -> bool:
 
 def asked_about_the_address(app: Any) -> bool:
     """The question or the pick list is still open (on top or under another screen)."""
-    return any(isinstance(s, AskAddressScreen | PickAddressScreen) for s in app.screen_stack)
+    return any(isinstance(s, (AskAddressScreen, PickAddressScreen)) for s in app.screen_stack)
 
 
 def shown_url(app: Any) -> str:

@@ -176,7 +176,7 @@ async def test_several_fixes_are_chosen_by_number_before_the_plan(
         assert "Fixed: the marker file exists" in screen_text(app)
         await drive(pilot, ["escape", "f"])
         await drive(pilot, ["escape"])  # Escape on the choice backs out, nothing runs
-        assert not isinstance(app.screen, FixChoiceScreen | FixConfirmScreen)
+        assert not isinstance(app.screen, (FixChoiceScreen, FixConfirmScreen))
 
 
 async def test_v_after_a_fix_shows_every_command_with_its_raw_output(

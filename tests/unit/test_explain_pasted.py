@@ -8,13 +8,14 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from wizard.compat import UTC, zip_strict
 from wizard.log_wrappers import unwrap
 from wizard.signatures import classify
 
@@ -67,7 +68,7 @@ def test_pasted_case_gets_its_signatures_and_causes(case: dict[str, Any]) -> Non
         assert physical[e["line"] - 1: e["line"] - 1 + len(lines)] == lines
     found = [e for e in entries if e["signature"]]
     assert recognised(entries) == [(x["signature"], x["cause"]) for x in case["expect"]]
-    for entry, wanted in zip(found, case["expect"], strict=True):
+    for entry, wanted in zip_strict(found, case["expect"]):
         assert entry["explanation"]
         if "lines" in wanted:
             assert entry["text"].count("\n") + 1 == wanted["lines"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from wizard.compat import zip_strict
 from wizard.fixes import firewall, load_all
 from wizard.fixes.apply import apply_fix
 from wizard.fixes.base import FixNotApplicable, FixPlan, Precondition, listing_digest
@@ -493,7 +494,7 @@ def test_every_firewall_guard_says_in_words_what_it_asks() -> None:
     }
     for name, drop in drops.items():
         plan = plan_allow_port({"port": "8080"}, fact(name, drop), reader({}), ssh_ports=[22])
-        asked = [(guard is not None, bool(ask)) for guard, ask in zip(plan.guards, plan.asks,
-                                                                       strict=True)]
+        asked = [(guard is not None, bool(ask))
+                 for guard, ask in zip_strict(plan.guards, plan.asks)]
         assert asked and all(has == said for has, said in asked), (name, plan.asks)
         assert all(ask.endswith("?") for ask in plan.asks if ask), plan.asks

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from wizard.compat import zip_strict
 from wizard.fixes import load_all
 from wizard.fixes.base import FixNotApplicable
 from wizard.fixes.helper_argv import helper_module, interpreter
@@ -103,7 +104,7 @@ def test_other_managers_guard_with_their_status_and_start_once(manager: str) -> 
 def test_every_guard_has_its_question(manager: str, verb: str) -> None:
     plan = plan_verb(verb, "nginx", MANAGERS[manager]())
     assert len(plan.asks) == len(plan.guards) == len(plan.commands)
-    assert all(ask for guard, ask in zip(plan.guards, plan.asks, strict=True) if guard)
+    assert all(ask for guard, ask in zip_strict(plan.guards, plan.asks) if guard)
 
 
 def test_openrc_start_zaps_only_a_dead_daemon_then_starts() -> None:

@@ -18,7 +18,9 @@ LAYER = {
     "flow": 4, "checks": 4, "fixes": 4, "explain": 4,
     "host": 5,
     "": 6, "options": 6, "outcome": 6, "causes": 6, "signatures": 6, "log_wrappers": 6,
+    "log_needles": 6, "log_reader": 6,
     "redact": 6, "safe_text": 6,
+    "compat": 6,  # stand-ins for names newer than Python 3.9
 }
 USER_INTERFACES = {"cli", "cli_sessions", "cli_practice", "cli_flows", "tui"}
 

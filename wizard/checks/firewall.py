@@ -71,6 +71,11 @@ def firewall_ports(facts: Facts) -> CheckResult:
             f"{first.get('backend', backend)} drops some connections to port {first['port']}:"
             f" {first.get('rule')}",
             vars=_vars(first, partial, backend), evidence=_evidence(partial))
+    if backend == "none" and fw.get("missing_tools"):
+        tools = " and ".join(fw["missing_tools"])
+        return CheckResult("unknown", f"could not check the firewall: {tools} are not "
+                           "installed, so the rules the kernel applies cannot be listed",
+                           vars={"backend": backend, "reason": f"{tools} not installed"})
     if backend == "none":
         return CheckResult("skipped", "no active firewall was found", vars={"backend": "none"})
     ports = ", ".join(str(p) for p in sorted({e["port"] for e in fw.get("allowed_ports") or []}))

@@ -6,11 +6,12 @@ The ranking rule for every check: the signatures seen near the newest record com
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.checks.base import check
+from wizard.checks.base import CheckFn, check
 from wizard.checks.log_scope import LogScope, clock, placement, scope_of
 from wizard.checks.program_name import program_in_log
 from wizard.host.facts import Facts
@@ -115,6 +116,29 @@ def _window(facts: Facts) -> dict[str, Any]:
 
 def _files(window: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [f for f in window.get("files") or [] if f.get("kind") == kind]
+
+
+def reading_notes(files: list[dict[str, Any]]) -> list[str]:
+    """What went wrong while a log was read that was read all the same: rotated, truncated
+    or replaced under the reader, or a broken rotation. The person must know the window
+    may lack records."""
+    return [str(f["reason"]) for f in files
+            if f.get("status") in ("ok", "journal") and f.get("reason")]
+
+
+def _noting_reads(kind: str) -> Callable[[CheckFn], CheckFn]:
+    """Add the reading notes of this log kind to a log check's summary and evidence."""
+    def wrap(fn: CheckFn) -> CheckFn:
+        @functools.wraps(fn)
+        def noted(facts: Facts) -> CheckResult:
+            result = fn(facts)
+            notes = reading_notes(_files(_window(facts), kind))
+            if notes and result.result != "skipped":
+                result.summary += "".join(f". Note: {note}" for note in notes)
+                result.evidence = [*result.evidence, *(Evidence("file", n) for n in notes)]
+            return result
+        return noted
+    return wrap
 
 
 def _unread_reason(files: list[dict[str, Any]]) -> str | None:
@@ -236,6 +260,7 @@ def _since_text(facts: Facts) -> str:
        facts=("error_log_events", "listening", "processes", "phpfpm"),
        causes=tuple(sorted({c for s in BY_NAME.values() if s.log in ("nginx", "php")
                             for c in s.causes})))
+@_noting_reads("nginx")
 def nginx_errors(facts: Facts) -> CheckResult:
     """What nginx's error log says about failed upstream requests in the window."""
     seen = _summarise(facts, "nginx", lambda ev: bool(ev.get("causes")))
@@ -287,6 +312,7 @@ def _category(name: str) -> str:
        facts=("error_log_events",),
        causes=tuple(sorted({c for s in BY_NAME.values() if s.log in ("php-fpm", "php")
                             for c in s.causes})))
+@_noting_reads("php-fpm")
 def phpfpm_errors(facts: Facts) -> CheckResult:
     """What PHP-FPM's own log says: crashed workers, killed slow scripts, a full pool."""
     seen = _summarise(facts, "php-fpm", lambda ev: bool(ev.get("causes")))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.checks.base import check
-from wizard.checks.ports import foreign_holder
+from wizard.checks.ports import foreign_holder, runs_this_config
+from wizard.host.changes_scope import nginx_masters
 from wizard.host.facts import Facts
 from wizard.host.processes import named
 from wizard.outcome import CIRCUMSTANTIAL, DIRECT, CheckResult, Evidence, Status
@@ -41,25 +42,45 @@ def nginx_running(facts: Facts) -> CheckResult:
                if "master process" in " ".join(p.get("cmdline") or [])]
     if not masters:
         return _stopped(facts)
+    # Another nginx on the host (a second site, a test instance) does not serve this
+    # config: it must not pass for the one that was never started.
+    nginx = facts.try_get("nginx") or {}
+    if nginx.get("instances") and not runs_this_config(nginx):
+        return _stopped(facts, others=masters)
+    serving = set(nginx_masters(nginx))
+    masters = [p for p in masters if p["pid"] in serving] or masters
     pids = ", ".join(str(p["pid"]) for p in masters)
     return CheckResult("ok", f"nginx master running (pid {pids})",
                        vars={"pid": pids, "service": SERVICE},
                        evidence=[Evidence("process", " ".join(masters[0]["cmdline"]))])
 
 
-def _stopped(facts: Facts) -> CheckResult:
+def _stopped(facts: Facts, others: list[dict[str, Any]] | None = None) -> CheckResult:
     """nginx is down. When a later check can name why it cannot start (its config is
     rejected, another program holds its port), "not running" is that cause's symptom, and
-    starting nginx is not the fix: it is ranked below that cause (CIRCUMSTANTIAL)."""
+    starting nginx is not the fix: it is ranked below that cause (CIRCUMSTANTIAL).
+    `others`: masters that run, each with another config than the one diagnosed."""
     evidence = [Evidence("process", "no process named nginx: master")]
+    stopped = "no nginx master process is running"
+    if others:
+        conf = (facts.try_get("nginx") or {}).get("conf_path")
+        count = ("another nginx runs with another config" if len(others) == 1 else
+                 f"{len(others)} other nginx masters run with other configs")
+        stopped = f"no nginx master process runs with {conf} ({count})"
+        evidence = [Evidence("process", f"no process named nginx: master runs with {conf}"),
+                    Evidence("process", "other nginx masters: " + "; ".join(
+                        f"pid {p['pid']}: {_title(p)}" for p in others))]
     why = _why_stopped(facts)
     if why is None:
-        return CheckResult("stopped", "no nginx master process is running",
-                           vars={"service": SERVICE, "reason": ""}, confidence=DIRECT,
-                           evidence=evidence)
-    return CheckResult("stopped", f"no nginx master process is running; it cannot start: {why}",
+        return CheckResult("stopped", stopped, vars={"service": SERVICE, "reason": ""},
+                           confidence=DIRECT, evidence=evidence)
+    return CheckResult("stopped", f"{stopped}; it cannot start: {why}",
                        vars={"service": SERVICE, "reason": why}, confidence=CIRCUMSTANTIAL,
                        evidence=evidence)
+
+
+def _title(process: dict[str, Any]) -> str:
+    return " ".join(process.get("cmdline") or [])
 
 
 def _why_stopped(facts: Facts) -> str | None:

@@ -137,6 +137,11 @@ def phpfpm_listen_match(facts: Facts) -> CheckResult:
         if answered:  # some other FastCGI server answers there; not a wrong address
             matched.append(f"{holder or 'another FastCGI server'} at {where(target)}")
             continue
+        denied = [e for e in fpm.get("errors") or [] if "permission denied" in e.lower()]
+        if denied:  # the pool that listens there may be in the config we may not read
+            return CheckResult("unknown", f"no PHP-FPM pool that could be read listens at "
+                               f"{where(target)}; {'; '.join(denied)}",
+                               vars={"target": target["target"]})
         near = _nearest_pool(pools, target, fpm)
         listing = ", ".join(f"{p['name']} at {p.get('listen')}" for p in pools)
         # The pool's config is read even when its PHP-FPM is stopped; then it listens

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.checks.base import check
+from wizard.host.changes_scope import nginx_masters
 from wizard.host.facts import Facts
 from wizard.outcome import CIRCUMSTANTIAL, DIRECT, CheckResult, Evidence, Status
 
@@ -78,6 +79,18 @@ def _service(sock: dict[str, Any]) -> str:
     return unit.removesuffix(".service") if unit else str(sock.get("process") or "")
 
 
+def runs_this_config(nginx: dict[str, Any]) -> bool:
+    """An nginx master runs with the diagnosed config, or one runs and its config is not
+    known. Another nginx (a second site, a test instance) does not count."""
+    if not nginx.get("running"):
+        return False
+    if nginx_masters(nginx):
+        return True
+    instances = nginx.get("instances") or []
+    built_in = (nginx.get("build") or {}).get("conf_path")
+    return not instances or not all(i.get("c") or built_in for i in instances)
+
+
 def foreign_holder(nginx: dict[str, Any], sockets: list[dict[str, Any]], running: bool,
                    ) -> tuple[Wanted, dict[str, Any]] | None:
     """The first port nginx needs that another process holds, with that process's socket.
@@ -109,7 +122,7 @@ def ports_listening(facts: Facts) -> CheckResult:
         return CheckResult("unknown", reason, confidence=CIRCUMSTANTIAL)
     sockets = facts.get("listening")["tcp"]
     nginx_pids = set(nginx.get("master_pids") or []) | set(nginx.get("worker_pids") or [])
-    running = bool(nginx.get("running"))
+    running = runs_this_config(nginx)
     missing: list[Wanted] = []
     guessed: list[Wanted] = []
     held = foreign_holder(nginx, sockets, running)

@@ -16,6 +16,7 @@ import warnings
 from typing import Any
 
 from wizard.checks.base import check
+from wizard.checks.server_name_regex import regex_matches
 from wizard.host.facts import Facts, FactUnavailable
 from wizard.host.request import split_url
 from wizard.outcome import STRONG, CheckResult, Evidence, Status
@@ -53,24 +54,24 @@ def _trailing_wildcard(name: str, host: str) -> int:
     return 0
 
 
-# Python's re warns about PCRE-valid classes such as `[[a]`: a host's config must not
-# write Python warnings over the wizard's screen.
-warnings.filterwarnings("ignore", category=FutureWarning, module=__name__)
+# Python's regex parser warns about PCRE-valid classes such as `[[a]`: a host's config
+# must not write Python warnings over the wizard's screen.
+warnings.filterwarnings("ignore", message=r"Possible (nested set|set \w+)",
+                        category=FutureWarning)
 
 
-def _regex(name: str) -> re.Pattern[str] | None:
+def _regex_matches(name: str, host: str) -> bool | None:
+    """Does the `~regex` server name match host? None: it cannot be told safely (see
+    server_name_regex: a hostile regex must not hang the wizard)."""
     # PCRE named groups (?<name>...) are written (?P<name>...) in Python.
-    pattern = re.sub(r"\(\?<(?![=!])", "(?P<", name[1:])
-    try:
-        return re.compile(pattern)
-    except (re.error, OverflowError, RecursionError):  # a{4294967296}, thousands of ((
-        return None
+    return regex_matches(re.sub(r"\(\?<(?![=!])", "(?P<", name[1:]), host)
 
 
 def match_server(host: str, port: int, servers: list[dict[str, Any]]
                  ) -> tuple[int | None, str]:
     """(index into servers, how): how is exact | wildcard_start | wildcard_end | regex |
-    default_server | first_server | no_server (nothing listens on that port)."""
+    default_server | first_server | no_server (nothing listens on that port) | undecided
+    (index None: a regex before the answer could not be matched safely)."""
     host = host.lower().rstrip(".")
     candidates = [(i, s) for i, s in enumerate(servers) if _on_port(s, port)]
     if not candidates:
@@ -91,8 +92,10 @@ def match_server(host: str, port: int, servers: list[dict[str, Any]]
             return best[1], how
     for i, name in names:
         if name.startswith("~"):
-            pattern = _regex(name)
-            if pattern is not None and pattern.search(host):
+            matched = _regex_matches(name, host)
+            if matched is None:  # this regex might take it: which block answers is unknown
+                return None, "undecided"
+            if matched:
                 return i, "regex"
     for i, server in candidates:
         if _is_default(server, port):
@@ -113,12 +116,21 @@ def server_name_match(facts: Facts) -> CheckResult:
         return CheckResult("skipped", "no --url was given, so there is no host name to match")
     try:
         target = split_url(facts.options.url)
-        servers = facts.get("nginx").get("servers") or []
+        nginx = facts.get("nginx")
     except ValueError as exc:
         return CheckResult("unknown", f"the --url is not usable: {exc}")
     except FactUnavailable as exc:
         return CheckResult("unknown", f"nginx's configuration could not be read: {exc}")
+    servers = nginx.get("servers") or []
+    unread = [e.get("error") for e in nginx.get("parse_errors") or [] if not servers]
+    if unread:  # no server seen because the config could not be read (no permission...)
+        return CheckResult("unknown", "nginx's configuration could not be read, so which "
+                           f"server block answers is not known: {unread[0]}")
     index, how = match_server(target.host, target.port, servers)
+    if how == "undecided":
+        return CheckResult("unknown", f"could not tell which server block answers "
+                           f"{target.host}: a server_name regular expression on port "
+                           f"{target.port} is too complex to match safely")
     on_port = [s for s in servers if _on_port(s, target.port)]
     all_names = sorted({n for s in on_port for n in s.get("server_names") or []})
     base = {"host": target.host, "port": target.port, "how": how,

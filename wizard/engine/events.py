@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Union
 
 from wizard.engine.transcript import Step, Transcript
 from wizard.fixes.result import AppliedFix
@@ -64,7 +65,10 @@ class FixRecorded:
 
 
 # What a screen follows to show progress, and what only a session's record needs.
-Progress = StepStarted | StepFinished | AnswerNeeded | WalkFinished
-RecordOnly = WalkStarted | Answered | FixRecorded
-Event = Progress | RecordOnly
+# (Union, not |: these aliases are evaluated at run time, and Python 3.9 has no X | Y;
+# isinstance takes the tuple there, not the Union.)
+PROGRESS_EVENTS = (StepStarted, StepFinished, AnswerNeeded, WalkFinished)
+Progress = Union[StepStarted, StepFinished, AnswerNeeded, WalkFinished]
+RecordOnly = Union[WalkStarted, Answered, FixRecorded]
+Event = Union[Progress, RecordOnly]
 EventSink = Callable[[Event], None]

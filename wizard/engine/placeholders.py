@@ -17,7 +17,7 @@ def fill(template: str, variables: dict[str, Any]) -> str:
         if name not in variables:
             return match.group(0)
         item = variables[name]
-        if isinstance(item, list | tuple):
+        if isinstance(item, (list, tuple)):
             return ", ".join(str(x) for x in item)
         return str(item)
 

@@ -11,13 +11,14 @@ from typing import Any
 
 from wizard import TOOL_NAME, __version__
 from wizard.engine.cause_ranking import rank
+from wizard.engine.exit_codes import EXIT_INCOMPLETE, EXIT_OK, EXIT_PROBLEM
+from wizard.engine.exit_codes import EXIT_USAGE as EXIT_USAGE  # still named here
+from wizard.engine.root_note import sudo_note
 from wizard.engine.transcript import Step, Transcript
 from wizard.engine.why_now import changes_markdown, changes_text, report_changes
 from wizard.host.facts import Facts
 from wizard.outcome import Status
 from wizard.safe_text import md_code, md_fence, md_text, printable
-
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
 def host_summary(facts: Facts) -> dict[str, str]:
@@ -53,6 +54,8 @@ def build_report(transcript: Transcript, facts: Facts) -> dict[str, Any]:
     }
     report["history"] = ranking.history
     report["changes"] = report_changes(transcript.steps, report["causes"])
+    if (note := sudo_note(facts)) is not None:
+        report["sudo_note"] = note
     if transcript.error:
         report["error"] = transcript.error
     return report
@@ -136,6 +139,8 @@ def render_text(report: dict[str, Any]) -> str:
             lines.append(f"   because of this: {folded['title']}")
     lines += _history_text(report.get("history") or [])
     lines += changes_text(report)
+    if report.get("sudo_note"):
+        lines += ["", report["sudo_note"]["text"]]
     if report.get("error"):
         lines += ["", f"The diagnosis did not finish: {report['error']}"]
     if report.get("transcript"):
@@ -160,6 +165,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         out += _cause_markdown(number, item)
     out += _history_markdown(report.get("history") or [])
     out += changes_markdown(report)
+    if report.get("sudo_note"):
+        out += [md_text(report["sudo_note"]["text"]), ""]
     out += ["## Steps", "", "| step | status | finding |", "|---|---|---|"]
     for step in report["steps"]:
         out.append(f"| {md_text(step['title'])} | {md_text(step['status'])} | "

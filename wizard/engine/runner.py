@@ -161,11 +161,14 @@ class Session:
                  for name in REGISTRY[node.check or ""].facts}
         return sorted(names)
 
-    def prefetch(self) -> None:
+    def prefetch(self, wait: bool = True) -> None:
         """Gather every fact the flow will read at once, in parallel: commands, probes and
-        log reads overlap instead of waiting for each check in turn."""
+        log reads overlap instead of waiting for each check in turn. `wait=False` (the
+        TUI) starts them and returns: each check then shows as soon as its own facts are
+        in, and one whose fact hangs (an upstream that accepts and never answers) ends
+        at its timeout as `unknown` instead of holding up every check behind it."""
         if not self.facts.replay:
-            self.facts.gather(self.facts_needed())
+            self.facts.gather(self.facts_needed(), wait=wait)
 
     def run(self) -> Transcript:
         """Walk to the end without a person (headless)."""

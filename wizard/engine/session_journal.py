@@ -9,7 +9,8 @@ log lines, configuration and command output from a production host.
 Records ("type"): session (the header), walk (the walk starts again), step, waiting
 (the walk waits for an answer), answer, fix, command (a command run to read the host),
 position (how many steps the person has seen), report (the report as last built),
-resumed, close (the wizard ended normally).
+resumed, signal (a stop signal arrived: which, and what was running), close (the wizard
+ended in order; `ended_by` names the signal that ended it, if one did).
 The journal follows the engine's events (engine/events.py), so it works for any front
 end that hands it the session's events.
 """
@@ -131,13 +132,19 @@ class SessionJournal:
         """The report as just built (the host summary a reader shows comes from it)."""
         self._write("report", report=report)
 
-    def close(self, report: dict[str, Any] | None = None) -> None:
-        """The wizard ends normally: the last record says so (a journal without it was
-        cut off)."""
+    def signal(self, name: str, during: str) -> None:
+        """A stop signal arrived (engine/shutdown.py): written at once, so the record says
+        so even if the wait for a fix in flight is cut short by a harder kill."""
+        self._write("signal", signal=name, during=during)
+
+    def close(self, report: dict[str, Any] | None = None,
+              ended_by: str | None = None) -> None:
+        """The wizard ends in order: the last record says so (a journal without it was
+        cut off). `ended_by`: the signal that asked it to end, if one did."""
         self._stop_commands()
         transcript = self.session.transcript
         self._write("close", walk_finished=transcript.finished is not None,
-                    error=transcript.error, report=report)
+                    error=transcript.error, report=report, ended_by=ended_by)
         with self._lock:
             if self._stream is not None:
                 self._stream.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -53,7 +54,12 @@ def save_transcript(transcript: Transcript, report: dict[str, Any],
         path = session_path(transcript.started)
     data = redact_data({"transcript": transcript.to_json(), "report": report})
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.chmod(tmp, 0o600)  # it may hold log lines and paths from a production host
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o600)  # it may hold log lines and paths from a production host
+        tmp.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):  # a full disk must not keep half a record
+            tmp.unlink(missing_ok=True)
+        raise
     return path

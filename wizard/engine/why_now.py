@@ -5,10 +5,10 @@ change that could explain a cause the diagnosis did not find is listed, tied to 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from wizard.causes import cause as cause_info
+from wizard.compat import fromisoformat
 from wizard.engine.transcript import Step
 from wizard.safe_text import md_code, md_text
 
@@ -25,7 +25,7 @@ def report_changes(steps: list[Step], causes: list[dict[str, Any]]) -> list[dict
     changes = [{"time": e["time"], "source": e["source"], "what": e["what"],
                 "explains": [c for c in e.get("explains") or [] if c in present]}
                for e in found]
-    return sorted(changes, key=lambda e: datetime.fromisoformat(e["time"]))
+    return sorted(changes, key=lambda e: fromisoformat(e["time"]))
 
 
 def _shown(iso: str) -> str:

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from typing import Any
 
+from wizard.compat import zip_strict
 from wizard.fixes.backups import backup_dir, backup_path, temp_beside
 from wizard.fixes.recorder import CommandRecorder
 
@@ -107,7 +108,7 @@ def write_edits(rec: CommandRecorder, edits: list[dict[str, Any]], when: float,
         backups.append(item)
     workdir = tempfile.mkdtemp(prefix="n502-fix-")  # 0700, ours; root may read it
     try:
-        for index, (edit, item) in enumerate(zip(edits, backups, strict=True)):
+        for index, (edit, item) in enumerate(zip_strict(edits, backups)):
             source = os.path.join(workdir, f"{index}-{os.path.basename(item['target'])}")
             with open(source, "w", encoding="utf-8", newline="") as fh:
                 fh.write(edit["new_text"])

@@ -150,7 +150,7 @@ def reload_argv_parts(argv: list[str]) -> tuple[str, str | None]:
     so this root helper runs nothing but an nginx reload."""
     if len(argv) < 5 or argv[1:3] != ["-s", "reload"] or not os.path.isabs(argv[0]):
         raise ReloadError("expected: /path/to/nginx -s reload -c CONF [-p PREFIX]")
-    options = dict(zip(argv[3::2], argv[4::2], strict=False))
+    options = dict(zip(argv[3::2], argv[4::2]))
     if len(argv[3:]) % 2 or set(options) - {"-c", "-p"} or "-c" not in options:
         raise ReloadError("expected: /path/to/nginx -s reload -c CONF [-p PREFIX]")
     conf = instance_conf({"c": options["-c"], "p": options.get("-p")})

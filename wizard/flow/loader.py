@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import types
+import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from wizard.compat import UNION_ORIGINS, type_hints
 from wizard.flow.model import INTERNAL_FIELDS, Flow, Node
 
 # Limits against hostile files; the built-in flows are about 20 KiB and 800 values.
@@ -19,6 +20,10 @@ MAX_FLOW_BYTES = 512 * 1024  # parsing YAML takes about a second per MiB
 MAX_FLOW_VALUES = 50_000  # aliases let a small file expand to billions ("billion laughs")
 # libyaml is several times faster and refuses nesting beyond 1000 levels by itself.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The same limit for PyYAML before 6.0.4 (the newest there is for Python 3.9): its libyaml
+# composes any depth, slowly (0.6 s for 10,000 levels).
+MAX_NESTING = 1000
+_BRACKETS = re.compile(r"[][{}]")
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ def _line(node: yaml.Node) -> int:
 
 @functools.cache
 def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    return type_hints(cls)
 
 
 class _Binder:
@@ -66,7 +71,7 @@ class _Binder:
                 self.path, _line(node), f"the flow expands to more than {MAX_FLOW_VALUES} "
                 "values (YAML aliases repeating one another?)")])
         origin = typing.get_origin(tp)
-        if origin in (typing.Union, types.UnionType):
+        if origin in UNION_ORIGINS:
             options = [a for a in typing.get_args(tp) if a is not type(None)]
             if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
                 return None
@@ -123,6 +128,9 @@ class _Binder:
 
 def _compose(text: str, path: str) -> yaml.Node:
     try:
+        if (not _yaml_limits_nesting(_YAML_LOADER) and _may_nest_too_deep(text)
+                and _nested_too_deep(text)):
+            raise FlowLoadError([FlowError(path, 1, "YAML: nested too deep")])
         node = yaml.compose(text, Loader=_YAML_LOADER)
     except RecursionError:  # the pure-Python composer recurses once per nesting level
         raise FlowLoadError([FlowError(path, 1, "YAML: nested too deep")]) from None
@@ -135,6 +143,44 @@ def _compose(text: str, path: str) -> yaml.Node:
     if node is None:
         raise FlowLoadError([FlowError(path, 1, "the file is empty")])
     return node
+
+
+@functools.cache
+def _yaml_limits_nesting(yaml_loader: type) -> bool:
+    """Whether this loader refuses more than MAX_NESTING levels by itself: the pure-Python
+    one runs out of recursion, libyaml counts them from PyYAML 6.0.4 on."""
+    if yaml_loader is yaml.SafeLoader:
+        return True
+    levels = MAX_NESTING + 1
+    try:
+        yaml.compose("[" * levels + "]" * levels, Loader=yaml_loader)
+    except (yaml.YAMLError, RecursionError):
+        return True
+    return False
+
+
+def _may_nest_too_deep(text: str) -> bool:
+    """A cheap bound first (the exact count costs a quarter of composing): a level takes a
+    bracket, or an indent or a `- ` / `? ` of its own at most every second level."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(text):
+        depth = depth + 1 if bracket in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    widest = max((len(line) - len(line.lstrip(" -?")) for line in text.splitlines()), default=0)
+    return deepest + 2 * widest > MAX_NESTING
+
+
+def _nested_too_deep(text: str) -> bool:
+    """More than MAX_NESTING levels, read from the parser's events (fast, and flat)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return False
 
 
 def _structure_errors(flow: Flow) -> list[FlowError]:

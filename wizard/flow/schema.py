@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from typing import Any
 
+from wizard.compat import UNION_ORIGINS, type_hints
 from wizard.flow.model import INTERNAL_FIELDS, Flow
 
 SCHEMA_ID = "https://nginx-502-wizard.invalid/flow.schema.json"
@@ -14,7 +14,7 @@ SCHEMA_ID = "https://nginx-502-wizard.invalid/flow.schema.json"
 
 def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
     origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
+    if origin in UNION_ORIGINS:
         options = [a for a in typing.get_args(tp) if a is not type(None)]
         return {"anyOf": [_type_schema(options[0], defs), {"type": "null"}]}
     if origin is typing.Literal:
@@ -36,7 +36,7 @@ def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _object_schema(cls: Any, defs: dict[str, Any]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     props: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name in INTERNAL_FIELDS:

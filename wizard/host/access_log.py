@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from wizard.compat import fromisoformat, zip_strict
 from wizard.host.errorlog import reverse_lines
 from wizard.host.facts import Facts, fact
 from wizard.host.nginx_config import (
@@ -144,7 +145,9 @@ def _add(targets: dict[tuple[str, str], LogTarget], path: str, name: str,
          formats: dict[str, str], directive: str | None, ref: dict[str, Any]) -> None:
     target = targets.setdefault((path, name), LogTarget(path, name, formats.get(name),
                                                         directive))
-    if all(s["index"] != ref["index"] for s in target.servers):
+    # A server's refs arrive one after another, so comparing with the last is enough
+    # (searching the whole list was quadratic with thousands of servers on one log).
+    if not target.servers or target.servers[-1]["index"] != ref["index"]:
         target.servers.append(ref)
 
 
@@ -188,8 +191,7 @@ def format_regex(fmt: str) -> re.Pattern[str] | None:
     """A regex matching one line of `fmt`, with groups `v_NAME` for the wanted variables;
     None when the format logs no status or no request."""
     pieces = _VARIABLE.split(fmt)  # literal, (braced, plain), literal, ...
-    literals, names = pieces[0::3], [b or p for b, p in zip(pieces[1::3], pieces[2::3],
-                                                               strict=True)]
+    literals, names = pieces[0::3], [b or p for b, p in zip_strict(pieces[1::3], pieces[2::3])]
     have = set(names)
     if "status" not in have or not have & {"request", "request_uri", "uri"}:
         return None
@@ -220,7 +222,7 @@ def _epoch(values: dict[str, str], line: str) -> float | None:
             pass
     if values.get("time_iso8601"):
         try:
-            return datetime.fromisoformat(values["time_iso8601"]).timestamp()
+            return fromisoformat(values["time_iso8601"]).timestamp()
         except ValueError:
             pass
     stamp = values.get("time_local")

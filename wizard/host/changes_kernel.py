@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
 from typing import Any
 
+from wizard.compat import fromisoformat
 from wizard.host.changes_tail import tail_since
 from wizard.host.changes_window import Window, change
 from wizard.host.commands import run
@@ -30,9 +30,9 @@ def kernel_line_time(line: str, now: float | None = None) -> float | None:
     if m:
         stamp = line.split(" ", 1)[0].replace(",", ".")
         try:
-            return datetime.fromisoformat(stamp).timestamp()
+            return fromisoformat(stamp).timestamp()
         except ValueError:
-            return datetime.fromisoformat(m.group(1)).timestamp()
+            return fromisoformat(m.group(1)).timestamp()
     m = _SYSLOG.match(line)
     if not m:
         return None

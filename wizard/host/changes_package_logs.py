@@ -24,7 +24,8 @@ import calendar
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
+
+from wizard.compat import fromisoformat
 
 INSTALL, UPGRADE, DOWNGRADE, REMOVE, REINSTALL = (
     "install", "upgrade", "downgrade", "remove", "reinstall")
@@ -50,7 +51,7 @@ def _local(text: str, fmt: str) -> float | None:
 
 def _iso(text: str) -> float | None:
     try:
-        return datetime.fromisoformat(text).timestamp()  # local time when it has no zone
+        return fromisoformat(text).timestamp()  # local time when it has no zone
     except ValueError:
         return None
 

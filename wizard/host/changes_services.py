@@ -7,9 +7,9 @@ read and classified those logs: they are reused, not read again)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
+from wizard.compat import fromisoformat
 from wizard.host.changes_scope import nginx_masters, phpfpm_confs
 from wizard.host.changes_window import Window, change, clock
 from wizard.host.commands import run, which
@@ -97,7 +97,7 @@ def parse_journal(text: str, unit: str, subject: str) -> list[dict[str, Any]]:
         if not m or m.group(2) != "systemd":
             continue
         try:
-            epoch = datetime.fromisoformat(m.group(1)).timestamp()
+            epoch = fromisoformat(m.group(1)).timestamp()
         except ValueError:
             continue
         message = m.group(3)

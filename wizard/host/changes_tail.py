@@ -10,11 +10,12 @@ import gzip
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Optional
 
 from wizard.host.errorlog import reverse_lines, rotations
 
 MAX_BYTES = 8 * 1024 * 1024  # per log, its rotations included
-LineTime = Callable[[str], float | None]
+LineTime = Callable[[str], Optional[float]]  # evaluated at run time: no X | Y on 3.9
 
 
 @dataclass

@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import IO, Any, ParamSpec
+from typing import IO, Any
+
+from wizard.compat import ParamSpec
 
 # sbin folders are often missing from a non-root PATH, yet nginx and php-fpm live there.
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")

@@ -174,15 +174,17 @@ def _changed_while_read(path: str, fh: IO[bytes], end: int) -> str | None:
     """A note when the log was truncated, rotated or replaced while it was being read."""
     opened = os.fstat(fh.fileno())
     if opened.st_size < end:
-        return (f"{path} became shorter while it was being read (truncated or rotated); "
+        return (f"{path} became shorter while it was being read (truncated or rotated): "
                 "some of its records may be missing")
     try:
         same = os.path.samestat(opened, os.stat(path))
     except OSError:
         same = False
     if not same:
-        return (f"{path} was moved or replaced while it was being read (log rotation); "
-                "the records come from the file as it was when reading began")
+        return (f"{path} was moved or replaced while it was being read (log rotation): "
+                "the records shown come from the old file; lines written after the rotation "
+                f"are in the new {path}, which was not read this time (diagnose again to "
+                "include them)")
     return None
 
 

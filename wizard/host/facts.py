@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -120,11 +121,30 @@ class Facts:
     def known(self) -> dict[str, Any]:
         return dict(self._values)
 
-    def gather(self, names: Iterable[str] | None = None, workers: int = 8) -> None:
-        """Gather many facts at once; slow ones (commands, probes) overlap."""
+    def gather(self, names: Iterable[str] | None = None, workers: int = 8,
+               wait: bool = True) -> None:
+        """Gather many facts at once; slow ones (commands, probes) overlap. `wait=False`:
+        return at once and let daemon threads go on; `get` then waits for a fact still
+        being read, so a reader with a deadline (a check) can give up on a slow one."""
         wanted = list(names) if names is not None else sorted(PROVIDERS)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facts") as pool:
-            list(pool.map(self.try_get, wanted))
+        if wait:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facts") as pool:
+                list(pool.map(self.try_get, wanted))
+            return
+        todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+        for name in wanted:
+            todo.put(name)
+        for number in range(min(workers, len(wanted))):
+            threading.Thread(target=self._gather_from, args=(todo,), daemon=True,
+                             name=f"facts-{number}").start()
+
+    def _gather_from(self, todo: queue.SimpleQueue[str]) -> None:
+        while True:
+            try:
+                name = todo.get_nowait()
+            except queue.Empty:
+                return
+            self.try_get(name)
 
     def invalidate(self, names: Iterable[str] | None = None) -> None:
         """Forget facts (all by default): the next `get` reads the host again (after a fix)."""

@@ -15,8 +15,11 @@ recorded outputs in the unit tests.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from functools import partial
 from typing import Any
 
 from wizard.host.commands import CommandResult, run, which
@@ -53,6 +56,7 @@ class Readings:
     ufw_apps: dict[str, str] = field(default_factory=dict)
     firewalld_services: dict[str, list[str]] = field(default_factory=dict)
     denied: list[str] = field(default_factory=list)  # "`cmd` said: ..." for permission errors
+    missing: list[str] = field(default_factory=list)  # no tool at all that reads the rules
     commands: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -81,33 +85,92 @@ def _ufw_conf_enabled() -> bool | None:
         return None
 
 
-def read_host() -> Readings:
-    r = Readings()
-    if which("ufw"):
-        r.ufw = _read(["ufw", "status", "verbose"], r)
-        if r.ufw is None:
-            r.ufw_enabled_in_conf = _ufw_conf_enabled()
-        elif "Status: active" in r.ufw:
-            r.ufw_apps = read_ufw_apps()
-    if which("firewall-cmd"):
-        state = run(["firewall-cmd", "--state"], timeout=TIMEOUT)
-        r.firewalld_running = state.ok
-        if state.ok:
-            r.firewalld = _read(["firewall-cmd", "--list-all"], r)
-            if r.firewalld:
-                zone = parse_firewalld_list_all(r.firewalld)
-                r.firewalld_services = {s: read_firewalld_service(s) for s in zone.services}
+def _read_ufw(r: Readings) -> None:
+    if not which("ufw"):
+        return
+    if _ufw_conf_enabled() is False:  # `ufw status` itself says inactive then, from this file
+        r.ufw_enabled_in_conf = False
+        return
+    r.ufw = _read(["ufw", "status", "verbose"], r)
+    if r.ufw is None:
+        r.ufw_enabled_in_conf = _ufw_conf_enabled()
+    elif "Status: active" in r.ufw:
+        r.ufw_apps = read_ufw_apps()
+
+
+def _firewalld_may_run(processes: list[dict[str, Any]] | None) -> bool:
+    """False only when the process list shows no firewalld: `firewall-cmd --state` could
+    then only say 'not running', after a Python start-up of most of a second."""
+    if processes is None:
+        return True
+    return any(p.get("name") == "firewalld" or any(
+        str(arg).rsplit("/", 1)[-1] == "firewalld" for arg in (p.get("cmdline") or [])[:3])
+        for p in processes)
+
+
+def _read_firewalld(r: Readings, processes: list[dict[str, Any]] | None) -> None:
+    if not which("firewall-cmd") or not _firewalld_may_run(processes):
+        return
+    state = run(["firewall-cmd", "--state"], timeout=TIMEOUT)
+    r.firewalld_running = state.ok
+    if state.ok:
+        r.firewalld = _read(["firewall-cmd", "--list-all"], r)
+        if r.firewalld:
+            zone = parse_firewalld_list_all(r.firewalld)
+            r.firewalld_services = {s: read_firewalld_service(s) for s in zone.services}
+
+
+def _iptables_variants() -> list[str]:
     # iptables-nft and iptables-legacy can both hold rules; the kernel applies both.
-    variants = [v for v in ("iptables-nft", "iptables-legacy") if which(v)] or (
+    return [v for v in ("iptables-nft", "iptables-legacy") if which(v)] or (
         ["iptables"] if which("iptables") else [])
-    for variant in variants:
+
+
+def _read_iptables(r: Readings) -> None:
+    for variant in _iptables_variants():
         text = _read([variant, "-S"], r)
         if text is not None:
             r.iptables[variant.removeprefix("iptables-") or "iptables"] = text
+
+
+def _read_nft(r: Readings) -> None:
     if which("nft"):
         r.nft_json = _read(["nft", "-j", "list", "ruleset"], r)
         if r.nft_json is not None:
             r.nft_listing = _read(["nft", "-a", "-s", "list", "ruleset"], r) or ""
+
+
+def _merged(parts: list[Readings]) -> Readings:
+    """One Readings from the tools' own: lists joined in the tools' order (so the text
+    made from them does not depend on which tool answered first), the rest as set."""
+    merged = Readings()
+    for part in parts:
+        for item in fields(Readings):
+            value, default = getattr(part, item.name), getattr(Readings(), item.name)
+            if isinstance(value, list):
+                getattr(merged, item.name).extend(value)
+            elif isinstance(value, dict):
+                getattr(merged, item.name).update(value)
+            elif value != default:
+                setattr(merged, item.name, value)
+    return merged
+
+
+def read_host(processes: list[dict[str, Any]] | None = None) -> Readings:
+    """Every firewall tool's rules. The tools are independent and ufw and firewall-cmd
+    are Python programs slow to start, so they are read at the same time; each thread
+    runs in a copy of this one's context, so the session still logs their commands."""
+    readers: list[Callable[[Readings], None]] = [
+        _read_ufw, partial(_read_firewalld, processes=processes), _read_iptables, _read_nft]
+    parts = [Readings() for _ in readers]
+    with ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="firewall") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, read, part)
+                   for read, part in zip(readers, parts)]
+        for future in futures:
+            future.result()
+    r = _merged(parts)
+    if not (_iptables_variants() or which("nft")):
+        r.missing = ["iptables", "nft"]  # the kernel may hold rules nobody here can list
     return r
 
 
@@ -183,6 +246,7 @@ def analyse(r: Readings, traffic: list[Traffic]) -> dict[str, Any]:
         "allowed_ports": [e for e in entries if e["verdict"] == "allowed"],
         "default_policy": policy,
         "needs_root": needs_root,
+        "missing_tools": r.missing,
         "commands": r.commands,
     }
 
@@ -190,4 +254,4 @@ def analyse(r: Readings, traffic: list[Traffic]) -> dict[str, Any]:
 @fact("firewall")
 def firewall_facts(facts: Facts) -> dict[str, Any]:
     traffic = traffic_that_matters(facts.try_get("nginx"), facts.options.url)
-    return analyse(read_host(), traffic)
+    return analyse(read_host(facts.try_get("processes")), traffic)

@@ -7,7 +7,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 TIMEOUT = 10.0
@@ -182,7 +182,7 @@ class Decision:
 
 
 # judge(rule) -> (matches, action, jump target); action: accept|drop|jump|goto|return|continue
-Judge = Callable[[Any], tuple[str, str, str | None]]
+Judge = Callable[[Any], tuple[str, str, Optional[str]]]  # evaluated at run time: no | on 3.9
 
 
 def walk(chains: dict[str, list[Any]], chain: str, judge: Judge,

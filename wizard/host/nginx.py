@@ -8,9 +8,12 @@ others, so when `nginx -t` fails its message is the finding.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from wizard.host.distro_layouts import layout_named
 from wizard.host.facts import Facts, fact
+from wizard.host.gc_pause import gc_paused
 from wizard.host.nginx_config import ParsedConfig, parse_config, summarize
 from wizard.host.nginx_discover import (
     BuildInfo,
@@ -24,7 +27,8 @@ from wizard.host.nginx_discover import (
 
 
 def worker_user(configured: str | None, masters: list[dict[str, Any]],
-                workers: list[dict[str, Any]], build: BuildInfo) -> tuple[str | None, str]:
+                workers: list[dict[str, Any]], build: BuildInfo,
+                packaged_user: str | None = None) -> tuple[str | None, str]:
     """Who nginx's workers run as, and where that came from.
 
     The `user` directive counts only when the master runs as root; a master started by
@@ -37,7 +41,9 @@ def worker_user(configured: str | None, masters: list[dict[str, Any]],
         return configured, "user directive"
     if running_users:
         return running_users[0], "running workers"
-    return build.user or "nobody", "compiled default"
+    # nginx -V names --user only when the build set it; a distro's package always does
+    # (Arch: http, RHEL and Alpine: nginx), so its packaged user beats nginx's own nobody.
+    return build.user or packaged_user or "nobody", "compiled default"
 
 
 def instances(masters: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -53,12 +59,21 @@ def nginx_facts(facts: Facts) -> dict[str, Any]:
     binary = find_binary(masters)
     build = build_info(binary)
     choice = choose_conf(facts.options.nginx_conf, masters, build)
-    parsed = parse_config(choice.conf_path)
+    # nginx -t runs in its own process meanwhile: on a config of thousands of files the
+    # two take about as long, and the machine has a core for each. The test stays in
+    # this thread so the session's command log records it.
+    with gc_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="nginx-parse"
+                                         ) as pool:
+        parsing = pool.submit(parse_config, choice.conf_path)
+        test = test_config(binary, choice.conf_path, choice.prefix
+                           if choice.source != "default" else None,
+                           bool(system.get("is_root", False)))
+        parsed = parsing.result()
+        summary = summarize(parsed, choice.prefix, build.error_log_path)
     conf_found = bool(parsed.files)
-    test = test_config(binary, choice.conf_path, choice.prefix if choice.source != "default"
-                       else None, bool(system.get("is_root", False)))
-    summary = summarize(parsed, choice.prefix, build.error_log_path)
-    user, user_source = worker_user(summary.pop("configured_user"), masters, workers, build)
+    layout = layout_named(system.get("family"))
+    user, user_source = worker_user(summary.pop("configured_user"), masters, workers, build,
+                                    layout.nginx_user if layout else None)
     return {
         "installed": binary is not None or conf_found,
         "binary": binary,

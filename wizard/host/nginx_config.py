@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import crossplane
 
+from wizard.host import nginx_lexer
 from wizard.host.nginx_values import parse_size, parse_time
 
 MAX_CONF_BYTES = 16 * 1024 * 1024
+FRESH_SECONDS = 2.0  # a parse of files changed more recently than this is not kept
+# (ctime, mtime, size, inode) of each file and folder a parse read; None: gone
+Signature = tuple[Optional[tuple[int, int, int, int]], ...]
 PASS_KINDS = {"fastcgi_pass": "fastcgi", "proxy_pass": "proxy", "uwsgi_pass": "uwsgi",
               "scgi_pass": "scgi", "grpc_pass": "grpc"}
 DEFAULT_TIMEOUT = 60.0
@@ -43,12 +50,23 @@ class Directive:
     file: str
     line: int
     block: list[Directive] | None = None
+    # The block's directives by name, built on first lookup: scopes ask an http block of
+    # 5,000 servers for each setting of each server, and a scan per question was quadratic.
+    _by_name: dict[str, list[Directive]] | None = field(default=None, init=False,
+                                                        repr=False, compare=False)
+
+    def _named(self, name: str) -> list[Directive]:
+        if self._by_name is None:
+            self._by_name = {}
+            for d in self.block or []:
+                self._by_name.setdefault(d.name, []).append(d)
+        return self._by_name.get(name) or []
 
     def find(self, name: str) -> list[Directive]:
-        return [d for d in self.block or [] if d.name == name]
+        return list(self._named(name))
 
     def first(self, name: str) -> Directive | None:
-        found = self.find(name)
+        found = self._named(name)
         return found[-1] if found else None  # nginx rejects duplicates; take the last anyway
 
 
@@ -57,21 +75,32 @@ class ParsedConfig:
     root: list[Directive]
     files: list[str]
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Files and folders whose change would change the parse: every file read, the folders
+    # that hold them and the folders that include globs look in.
+    watched: list[str] = field(default_factory=list)
 
 
 # -- reading -------------------------------------------------------------------------------
+nginx_lexer.install()  # crossplane's parse, with a lexer fast enough for 10,000 files
+_parse_lock = threading.Lock()
+_last_parse: tuple[str, Signature, ParsedConfig] | None = None
+
+
 def unreadable_reason(path: str) -> str | None:
     """Plain reason why a config file cannot be parsed, or None when it looks fine."""
     try:
-        if not os.path.exists(path):
-            return f"{path} does not exist"
-        if not os.path.isfile(path):
+        # os.stat, not os.path.exists: a file in a folder we may not enter (/etc/nginx
+        # 0700) exists; only its stat is refused, and that is the reason to give.
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
             return f"{path} is not a regular file"
-        if os.path.getsize(path) > MAX_CONF_BYTES:
+        if info.st_size > MAX_CONF_BYTES:
             limit = MAX_CONF_BYTES // (1024 * 1024)
             return f"{path} is larger than {limit} MB; not an nginx config"
         with open(path, "rb") as handle:
             head = handle.read(8192)
+    except FileNotFoundError:
+        return f"{path} does not exist"
     except PermissionError:
         return f"{path} is not readable by this user (permission denied); run as root"
     except OSError as exc:
@@ -82,8 +111,27 @@ def unreadable_reason(path: str) -> str | None:
 
 
 def parse_config(path: str) -> ParsedConfig:
-    """Parse the whole config with crossplane, inlining includes (globs resolved, sorted)."""
+    """Parse the whole config with crossplane, inlining includes (globs resolved, sorted).
+
+    The last parse is kept while no file or folder it read has changed: the nginx and
+    access-log facts both need it, and a host with thousands of included files should
+    not pay for the parse twice. Callers must not change the tree they get."""
+    global _last_parse
     path = os.path.abspath(path)
+    with _parse_lock:
+        if _last_parse and _last_parse[0] == path and \
+                _last_parse[1] == _signature(_last_parse[2].watched):
+            return _last_parse[2]
+        parsed = _parse_now(path)
+        signature = _signature(parsed.watched)
+        fresh = time.time() - FRESH_SECONDS
+        # A file written this very second may change again within the mtime's resolution.
+        settled = all(s is None or s[0] / 1e9 < fresh for s in signature)
+        _last_parse = (path, signature, parsed) if settled and parsed.files else None
+        return parsed
+
+
+def _parse_now(path: str) -> ParsedConfig:
     reason = unreadable_reason(path)
     if reason:
         return ParsedConfig([], [], [{"file": path, "line": None, "error": reason}])
@@ -93,12 +141,42 @@ def parse_config(path: str) -> ParsedConfig:
     return payload_to_config(payload)
 
 
+def _signature(paths: list[str]) -> Signature:
+    """(ctime, mtime, size, inode) of each path (ctime also moves on chmod and chown);
+    None for one that is gone."""
+    found: list[tuple[int, int, int, int] | None] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            found.append(None)
+            continue
+        found.append((st.st_ctime_ns, st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(found)
+
+
 def payload_to_config(payload: dict[str, Any]) -> ParsedConfig:
     configs = payload.get("config") or []
     errors = [{"file": e.get("file"), "line": e.get("line"), "error": _plain_error(e)}
               for e in payload.get("errors") or []]
     root = build_tree(configs, 0, ()) if configs else []
-    return ParsedConfig(root, [c["file"] for c in configs], errors)
+    files = [c["file"] for c in configs]
+    return ParsedConfig(root, files, errors, _watched(configs))
+
+
+def _watched(configs: list[dict[str, Any]]) -> list[str]:
+    """Every file read, its folder, and the folder of every include pattern."""
+    base = os.path.dirname(configs[0]["file"]) if configs else ""
+    folders: dict[str, None] = {}
+    stack = [stmt for conf in configs for stmt in conf.get("parsed") or []]
+    while stack:
+        stmt = stack.pop()
+        if stmt.get("directive") == "include" and stmt.get("args"):
+            folders[os.path.dirname(os.path.join(base, stmt["args"][0]))] = None
+        stack.extend(stmt.get("block") or [])
+    files = [c["file"] for c in configs]
+    folders.update(dict.fromkeys(os.path.dirname(f) for f in files))
+    return files + list(folders)
 
 
 def _plain_error(err: dict[str, Any]) -> str:

@@ -12,26 +12,29 @@ Pool settings come from two sources, merged:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import glob
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psutil
 
 from wizard.host.commands import run, which
+from wizard.host.distro_layouts import (
+    FPM_BINARY_GLOBS,
+    FPM_CONF_GLOBS,
+    fpm_binary_wanted,
+    fpm_service,
+)
 from wizard.host.facts import Facts, fact
+from wizard.host.phpfpm_quiet_test import quiet_config
 from wizard.host.processes import named
 
-CONF_GLOBS = (
-    "/etc/php/*/fpm/php-fpm.conf",  # Debian, Ubuntu
-    "/etc/php-fpm.conf",  # RHEL, Fedora
-    "/etc/php*/php-fpm.conf",  # Alpine (/etc/php82/php-fpm.conf)
-    "/etc/opt/remi/*/php-fpm.conf",  # RHEL with Remi's parallel versions
-    "/usr/local/etc/php-fpm.conf",  # built from source, official Docker image
-)
-BINARY_GLOBS = ("/usr/sbin/php-fpm*", "/usr/local/sbin/php-fpm*", "/sbin/php-fpm*",
-                "/opt/remi/*/root/usr/sbin/php-fpm")
+# Where each distro family keeps php-fpm.conf and the binary: wizard/host/distro_layouts.py
+CONF_GLOBS = FPM_CONF_GLOBS
+BINARY_GLOBS = FPM_BINARY_GLOBS
 # PHP-FPM resolves relative paths against its prefix, /usr for distro builds.
 DEFAULT_PREFIX = "/usr"
 MAX_INI_BYTES = 1024 * 1024
@@ -187,32 +190,17 @@ def parse_php_ini(paths: list[str]) -> dict[str, str]:
 
 def service_name(conf: str | None, binary: str | None) -> str:
     """The init service of this PHP-FPM: Debian/Ubuntu phpX.Y-fpm, Alpine php-fpmXY,
-    Remi phpXY-php-fpm, otherwise (RHEL, source builds) php-fpm."""
-    conf = conf or ""
-    base = os.path.basename(binary or "")
-    if m := re.search(r"/etc/php/(\d+\.\d+)/fpm/", conf):
-        return f"php{m.group(1)}-fpm"
-    if m := re.search(r"/etc/opt/remi/(php\d+)/", conf):
-        return f"{m.group(1)}-php-fpm"
-    if m := re.search(r"^/etc/php(\d+)/", conf):
-        return f"php-fpm{m.group(1)}"
-    if m := re.fullmatch(r"php-fpm(\d+\.\d+)", base):
-        return f"php{m.group(1)}-fpm"
-    if m := re.fullmatch(r"php-fpm(\d+)", base):
-        return f"php-fpm{m.group(1)}"
-    return "php-fpm"
+    Remi phpXY-php-fpm, otherwise (RHEL, Arch, openSUSE, source builds) php-fpm."""
+    return fpm_service(conf, os.path.basename(binary or ""))
 
 
 def binary_for(conf: str, binaries: list[str], exe: str | None = None) -> str | None:
     """The php-fpm binary that belongs to a config (the master's own exe when known)."""
     if exe:
         return exe
-    wanted = None
-    version = re.search(r"/etc/php/(\d+\.\d+)/fpm/", conf) or re.search(r"^/etc/php(\d+)/", conf)
-    if version:
-        wanted = f"php-fpm{version.group(1)}"
-    elif m := re.search(r"/etc/opt/remi/(php\d+)/", conf):
-        return next((b for b in binaries if f"/remi/{m.group(1)}/" in b), None)
+    wanted, path_part = fpm_binary_wanted(conf)
+    if path_part:
+        return next((b for b in binaries if path_part in b), None)
     for binary in binaries:
         if os.path.basename(binary) == (wanted or "php-fpm"):
             return binary
@@ -328,19 +316,23 @@ def _max_execution_time(binary: str | None, conf: str) -> float | None:
     return parse_seconds(value) if value is not None else None
 
 
-def _test(binary: str | None, conf: str) -> dict[str, Any]:
+def _test(binary: str | None, conf: str, names_its_log: bool = False) -> dict[str, Any]:
+    """`php-fpm -tt`; `names_its_log`: the config sets error_log, so the test may read
+    it through a wrapper that leaves that log alone (phpfpm_quiet_test.py)."""
     if not binary:
         return {"ok": None, "output": "", "reason": "no php-fpm binary found for this config"}
-    result = run([binary, "-tt", "-y", conf], timeout=15)
+    with quiet_config(conf, names_its_log) as tested:
+        result = run([binary, "-tt", "-y", tested], timeout=15)
+    text = result.output.replace(tested, conf)  # its messages name the config, not ours
     if result.error:
-        return {"ok": None, "output": result.output, "reason": result.error}
+        return {"ok": None, "output": text, "reason": result.error}
     # Keep what a person needs (warnings, errors, the verdict), not the settings dump.
-    output = "\n".join(line for line in result.output.splitlines()
+    output = "\n".join(line for line in text.splitlines()
                        if not _TEST_LINE.match(line) or "test is" in line)[-4000:]
     if result.returncode != 0 and "Permission denied" in output and os.geteuid() != 0:
         return {"ok": None, "output": output, "reason": "the PHP-FPM test needs root"}
     return {"ok": result.returncode == 0, "output": output, "reason": None,
-            "full": result.output}
+            "full": text, "quiet": tested != conf}
 
 
 def _bracketed(values: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -392,9 +384,11 @@ def _config_facts(conf: str, binary: str | None, workers: dict[str, list[int]],
     """Pools, test result and logs of one PHP-FPM config; `workers` by pool name."""
     service = service_name(conf, binary)
     parsed = parse_fpm_config(conf, errors)
-    test = _test(binary, conf)
+    test = _test(binary, conf, names_its_log="error_log" in parsed["global"])
     full = test.pop("full", "")
     effective = parse_test_output(full) if test["ok"] else {}
+    if test.pop("quiet", False):  # the wrapper's error_log; the config's own is parsed
+        (effective.get("global") or {}).pop("error_log", None)
     names = list(parsed["pools"]) + [n for n in effective if n not in parsed["pools"]
                                       and n != "global"]
     pools = []
@@ -409,8 +403,12 @@ def _config_facts(conf: str, binary: str | None, workers: dict[str, list[int]],
     prefix = DEFAULT_PREFIX
     error_logs = [log if log.startswith("/") or log.startswith("syslog") else
                   os.path.join(prefix, log) for log in logs if log]
+    # Imported here: phpfpm_syntax reads the ini files with this module's reader.
+    from wizard.host.phpfpm_syntax import config_problems
+
     info = {"conf": conf, "binary": binary, "service": service, "test": test,
-            "pid_file": global_values.get("pid")}
+            "pid_file": global_values.get("pid"),
+            "problems": config_problems(conf, read_ini(conf, []), test)}
     return info, pools, error_logs
 
 
@@ -431,6 +429,39 @@ def phpfpm_facts(facts: Facts) -> dict[str, Any]:
     # master of another config is still the pool nginx's fastcgi_pass names.
     confs += [conf for conf in _default_confs() if conf not in confs]
     exes = {m["conf"]: _exe(m["pid"]) for m in masters}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="phpfpm-i") as pool:
+        # `php-fpm -i` (the primary config's max_execution_time) runs while `-tt` does.
+        met = pool.submit(contextvars.copy_context().run, _max_execution_time,
+                          binary_for(confs[0], binaries, exes.get(confs[0])), confs[0]
+                          ) if confs else None
+        found = _configs_facts(confs, binaries, exes, masters, workers)
+    configs, pools, error_logs, errors = found
+    primary = configs[0] if configs else None
+    memory = psutil.virtual_memory()
+    return {
+        "installed": bool(binaries or confs or masters),
+        "binaries": binaries,
+        "service": primary["service"] if primary else service_name(
+            None, binaries[-1] if binaries else None),
+        "masters": [{"pid": m["pid"], "conf": m["conf"], "user": m["user"],
+                     "started": m["started"]} for m in masters],
+        "running": bool(masters),
+        "conf_path": primary["conf"] if primary else None,
+        "configs": configs,
+        "error_logs": error_logs,
+        "pools": pools,
+        "max_execution_time": met.result() if met is not None else None,
+        "test": primary["test"] if primary else {"ok": None, "output": "", "reason":
+                                                 "no PHP-FPM config found"},
+        "memory": {"total": memory.total, "available": memory.available},
+        "errors": errors,
+    }
+
+
+def _configs_facts(confs: list[str], binaries: list[str], exes: dict[str, str | None],
+                   masters: list[dict[str, Any]], workers: dict[tuple[int, str], list[int]],
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], list[str]]:
+    """(configs, pools, error logs, errors) of every PHP-FPM config found."""
     errors: list[str] = []
     configs: list[dict[str, Any]] = []
     pools: list[dict[str, Any]] = []
@@ -447,24 +478,4 @@ def phpfpm_facts(facts: Facts) -> dict[str, Any]:
         configs.append(info)
         pools.extend(conf_pools)
         error_logs.extend(log for log in logs if log not in error_logs)
-    primary = configs[0] if configs else None
-    memory = psutil.virtual_memory()
-    return {
-        "installed": bool(binaries or confs or masters),
-        "binaries": binaries,
-        "service": primary["service"] if primary else service_name(
-            None, binaries[-1] if binaries else None),
-        "masters": [{"pid": m["pid"], "conf": m["conf"], "user": m["user"],
-                     "started": m["started"]} for m in masters],
-        "running": bool(masters),
-        "conf_path": primary["conf"] if primary else None,
-        "configs": configs,
-        "error_logs": error_logs,
-        "pools": pools,
-        "max_execution_time": _max_execution_time(primary["binary"], primary["conf"])
-        if primary else None,
-        "test": primary["test"] if primary else {"ok": None, "output": "", "reason":
-                                                 "no PHP-FPM config found"},
-        "memory": {"total": memory.total, "available": memory.available},
-        "errors": errors,
-    }
+    return configs, pools, error_logs, errors

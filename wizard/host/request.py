@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from wizard.compat import SOCKET_TIMEOUTS
 from wizard.host.errorlog import (
     MARKED_FAILED,
     correlate,
@@ -73,7 +74,7 @@ def _connection(target: Target, connect: str | None,
 
 
 def _error_text(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, socket.timeout | TimeoutError):
+    if isinstance(exc, SOCKET_TIMEOUTS):
         return f"no answer within {timeout:g}s"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (nothing listens on that address and port)"
@@ -124,7 +125,7 @@ def request_url(url: str, *, connect: str | None = None, host_header: str | None
             body_excerpt=body.decode("utf-8", errors="replace")[:EXCERPT_CHARS])
     except (OSError, http.client.HTTPException) as exc:
         record["error"] = _error_text(exc, timeout)
-        record["timed_out"] = isinstance(exc, socket.timeout | TimeoutError)
+        record["timed_out"] = isinstance(exc, SOCKET_TIMEOUTS)
     finally:
         conn.close()
         record["duration"] = round(time.monotonic() - started, 3)

@@ -7,11 +7,11 @@ import contextlib
 import os
 import re
 import time
-from datetime import datetime
 from typing import Any
 
 import psutil
 
+from wizard.compat import fromisoformat
 from wizard.host.commands import run
 from wizard.host.facts import Facts, fact
 
@@ -140,7 +140,7 @@ def _line_time(line: str) -> float | None:
     if not m:
         return None
     with contextlib.suppress(ValueError):
-        return datetime.fromisoformat(m.group(1) + (m.group(2) or "")).timestamp()
+        return fromisoformat(m.group(1) + (m.group(2) or "")).timestamp()
     return None
 
 

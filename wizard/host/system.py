@@ -9,6 +9,7 @@ from typing import Any
 import distro
 
 from wizard.host.commands import which
+from wizard.host.distro_layouts import layout_for
 from wizard.host.facts import Facts, fact
 
 
@@ -26,11 +27,8 @@ def detect_service_manager() -> str:
 @fact("system")
 def system_facts(facts: Facts) -> dict[str, Any]:
     like = distro.like().split()
-    family = distro.id() if not like else like[0]
-    if distro.id() in ("debian", "ubuntu") or "debian" in like:
-        family = "debian"
-    elif distro.id() in ("rhel", "centos", "fedora", "rocky", "almalinux") or "rhel" in like:
-        family = "rhel"
+    layout = layout_for(distro.id(), like)  # the table of families: distro_layouts.py
+    family = layout.family if layout else (distro.id() if not like else like[0])
     return {
         "distro": distro.id() or "unknown",
         "distro_version": distro.version() or "",

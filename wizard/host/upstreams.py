@@ -22,6 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from wizard.compat import SOCKET_TIMEOUTS
 from wizard.host import fastcgi
 from wizard.host.facts import Facts, fact
 from wizard.host.phpfpm import pool_for_target
@@ -46,7 +47,7 @@ except ConnectionRefusedError:
 except FileNotFoundError:
     print("missing")
 except OSError as e:
-    print("timeout" if isinstance(e, TimeoutError) else "error")
+    print("timeout" if isinstance(e, (TimeoutError, socket.timeout)) else "error")
 """
 
 
@@ -92,7 +93,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return "permission", "permission denied"
     if isinstance(exc, ConnectionRefusedError):
         return "refused", "connection refused (nothing listens there)"
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, SOCKET_TIMEOUTS):
         return "timeout", "no answer within the time limit"
     if isinstance(exc, socket.gaierror):
         return "unresolved", f"the name does not resolve ({exc.strerror})"
@@ -251,6 +252,11 @@ def _probe_unix(result: dict[str, Any], worker: str | None,
         connected = None
         result["connect"], text = classify(exc)
         ours = f"unix:{path}: {text}"
+    if result["connect"] == "permission" and result["worker_can_connect"] and os.geteuid():
+        # Only we were refused; the socket's mode lets nginx's worker in: no finding on nginx.
+        result["connect"] = "error"
+        ours = (f"as {_name(os.geteuid(), pwd.getpwuid)}: {ours}; run the wizard with sudo "
+                f"to connect as {worker}")
     if result["worker_can_connect"] is False:
         result["connect"] = "permission"  # what nginx's worker gets, whatever we got as us
         ours = f"as {_name(os.geteuid(), pwd.getpwuid)}: {ours}"
@@ -298,7 +304,7 @@ def _probe_fastcgi(result: dict[str, Any], sock: socket.socket, timeout: float) 
     except fastcgi.FastcgiError as exc:
         result.update(fastcgi="no_answer", detail=f"{result['detail']}; {exc}")
         return
-    except TimeoutError:
+    except SOCKET_TIMEOUTS:
         # A PHP-FPM pool that accepts but sends nothing in time has every worker busy (the
         # probe asks for a script that does not exist, which a free worker answers at once).
         # Anything else may simply not speak FastCGI: an HTTP server waits for a request line.
@@ -420,8 +426,32 @@ def probe_all(nginx: dict[str, Any], phpfpm: dict[str, Any] | None,
     pools = (phpfpm or {}).get("pools") or []
     if not targets:
         return []
-    with ThreadPoolExecutor(max_workers=min(8, len(targets)), thread_name_prefix="probe") as ex:
-        return list(ex.map(lambda t: probe_target(t, worker, pools, timeout), targets))
+    # Many passes often name one address (10,000 sites, one backend): probe it once.
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for target in targets:
+        groups.setdefault(_probe_key(target), []).append(target)
+    firsts = [group[0] for group in groups.values()]
+    with ThreadPoolExecutor(max_workers=min(8, len(firsts)), thread_name_prefix="probe") as ex:
+        probed = dict(zip(groups, ex.map(lambda t: probe_target(t, worker, pools, timeout),
+                                         firsts)))
+    return [_as_probe_of(probed[_probe_key(t)], t) for t in targets]
+
+
+# Fields of a target that say where it is in the config, not what is probed.
+_PLACE = ("pass_index", "file", "line", "server_index")
+# What a probe depends on: the address, and for TLS the settings the handshake reads.
+_PROBED = ("kind", "target", "scheme", "upstream", "socket", "host", "port", "skip")
+_TLS_SETTINGS = ("ssl_verify", "ssl_name", "ssl_server_name")
+
+
+def _probe_key(target: dict[str, Any]) -> tuple[Any, ...]:
+    settings = target.get("settings") or {}
+    return (*(target.get(k) for k in _PROBED), *(settings.get(k) for k in _TLS_SETTINGS))
+
+
+def _as_probe_of(result: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """A probe's result, placed at another pass that names the same address."""
+    return {**result, **{k: target.get(k) for k in _PLACE}}
 
 
 @fact("upstream_probes")

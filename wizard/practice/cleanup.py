@@ -3,7 +3,9 @@
 - a normal end, an error or Ctrl+C (KeyboardInterrupt): the `with` block sweeps;
 - SIGHUP (the SSH session dropped, the tmux session was killed) and SIGTERM: Python's
   default would end the process on the spot, skipping every `finally`, so a handler
-  sweeps first and then exits with the signal's usual status;
+  sweeps first and then exits with the signal's usual status. While the wizard's screen
+  is open, its own orderly stop (engine/shutdown.py) takes them instead: the screen
+  closes and gives the terminal back, then the `with` block sweeps;
 - anything else (SIGKILL, the OOM killer): the watcher process (reaper.py) notices that
   the wizard is gone and sweeps.
 """

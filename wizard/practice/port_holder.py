@@ -14,6 +14,8 @@ import os
 import socket
 import sys
 
+from wizard.compat import SOCKET_TIMEOUTS
+
 CHECK_SECONDS = 1.0
 
 
@@ -32,7 +34,7 @@ def _serve(listener: socket.socket, folder: str) -> None:
     while os.path.isdir(folder):
         try:
             conn, _ = listener.accept()
-        except TimeoutError:
+        except SOCKET_TIMEOUTS:
             continue
         conn.close()
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App, SuspendNotSupported, SystemCommand
@@ -18,13 +18,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import OptionList
 
-from wizard.engine.events import Progress, WalkFinished
+from wizard.engine.events import PROGRESS_EVENTS, WalkFinished
 from wizard.engine.facts_source import Facts, fact_or_reason, open_facts, save_snapshot
 from wizard.engine.failing_addresses import failing_addresses
 from wizard.engine.report import build_report
 from wizard.engine.runner import AnswerRequired, Session
 from wizard.engine.session_export import live_markdown
 from wizard.engine.session_resume import NoSuchSession, ResumePoint, resume_point
+from wizard.engine.shutdown import OrderlyStop
 from wizard.engine.transcript import FixOffer
 from wizard.engine.transcript_store import save_transcript
 from wizard.fixes.privilege import authenticate_on_terminal, check_access, probe_of
@@ -53,18 +54,20 @@ from wizard.tui.messages import (
 from wizard.tui.palette import palette_commands
 from wizard.tui.recording import Recording
 from wizard.tui.run_ahead import RunAhead
-from wizard.tui.screens.commands_run import CommandsRunScreen
 from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
 from wizard.tui.screens.fix_choice import FixChoiceScreen
-from wizard.tui.screens.fix_confirm import FixConfirmScreen
 from wizard.tui.screens.help import HelpScreen
 from wizard.tui.screens.question import QuestionScreen
 from wizard.tui.screens.summary import SummaryScreen
 from wizard.tui.screens.too_small import MIN_SIZE, TooSmallScreen
 from wizard.tui.screens.verdict import VerdictScreen
 from wizard.tui.screens.walk import WalkScreen
+from wizard.tui.signal_stop import SignalStop
 from wizard.tui.walk_state import WalkState
 from wizard.tui.widgets.host_summary import HOST_FACTS, HostSummary
+
+if TYPE_CHECKING:  # these screens (and RichLog under them) load when first opened
+    from wizard.tui.screens.fix_confirm import FixConfirmScreen
 
 
 class WizardApp(App[int]):
@@ -105,6 +108,7 @@ class WizardApp(App[int]):
         # The Linux console's font lacks rounded corners and most symbols: draw in ASCII.
         self.ascii_only = os.environ.get("TERM") == "linux" if ascii_only is None else ascii_only
         self.address = AddressQuestion(self)  # asked when no --url was given
+        self.signal_stop = SignalStop(self)  # SIGTERM, SIGHUP, SIGINT: an orderly end
 
     @property
     def fix_blocked(self) -> FixBlocked | None:
@@ -116,22 +120,31 @@ class WizardApp(App[int]):
 
     def on_mount(self) -> None:
         self.recording.open()
+        self.signal_stop.attach()
         for note in self.resumed.notes if self.resumed else []:
             self.notify(note, timeout=10, markup=False)
         if self.ascii_only:
             self.add_class("-ascii")
             use_ascii_scrollbars()
+        # The first screen says the checks are on their way; their threads start once it
+        # is painted, so reading the host never holds up (or shares the GIL with) it.
+        self.state.ahead = True
+        self.call_after_refresh(self._read_host_behind_first_screen)
+        # What waits for the walk screen to be on top: the address question, then the verdict.
+        self.screen_change_signal.subscribe(self, lambda _screen: self._on_top_changed())
+        self._check_size(self.size)
+
+    def _read_host_behind_first_screen(self) -> None:
+        if not self.is_running:  # closed before its first paint: nothing to read for
+            return
         self.gather_host()
         # The flow's facts, in parallel behind the first screen, then every check that
         # needs no person: the answer is on screen once they ran, without a key press.
         self.ahead.start(gather=True)
-        # What waits for the walk screen to be on top: the address question, then the verdict.
-        self.screen_change_signal.subscribe(self, lambda _screen: self._on_top_changed())
         # Only a flow that requests the address needs one; a team's runbook may not.
         if not self.session.facts.options.url and "url_request" in self.session.facts_needed():
             self.run_worker(self._find_failing_addresses, thread=True, group="addresses",
                             exit_on_error=False)
-        self._check_size(self.size)
 
     def on_unmount(self) -> None:
         if self.ascii_only:
@@ -140,13 +153,16 @@ class WizardApp(App[int]):
     # -- from threads ----------------------------------------------------------------------
 
     def post_safely(self, message: Message) -> None:
-        """post_message from a worker thread, quietly dropped once the app has closed."""
+        """post_message from a worker thread, quietly dropped once the app is closing
+        (its screens are being taken down: a handler would find no widgets)."""
+        if not self.is_running:
+            return
         with contextlib.suppress(RuntimeError):  # the event loop is already closed
             self.post_message(message)
 
     def _engine_event(self, event: Any) -> None:
         self.recording.follow(event)
-        if isinstance(event, Progress):  # the rest is for the session's record only
+        if isinstance(event, PROGRESS_EVENTS):  # the rest is for the session's record only
             self.post_safely(EngineEvent(event))
 
     def gather_host(self) -> None:
@@ -308,6 +324,8 @@ class WizardApp(App[int]):
         self.push_screen(FixChoiceScreen([offer for _, offer in offers]), chosen)
 
     def _confirm_fix(self, index: int, offer: FixOffer) -> None:
+        from wizard.tui.screens.fix_confirm import FixConfirmScreen
+
         self.push_screen(FixConfirmScreen(index, offer, self.fix_blocked))
 
     def start_fix(self, index: int, offer: FixOffer) -> None:
@@ -329,6 +347,8 @@ class WizardApp(App[int]):
     def on_root_access_probed(self, message: RootAccessProbed) -> None:
         # Back on the main thread: suspending the app for sudo's prompt must happen here
         # (pexpect must not fork from a worker thread; see wizard/fixes/privilege.py).
+        if self.signal_stop.ends_now():  # told to stop meanwhile: no fix starts now
+            return
         if message.needs_password:
             self._authenticate(probe_of(message.offer.plan or {}))
         self._run_fix(message.index, message.offer)
@@ -362,6 +382,8 @@ class WizardApp(App[int]):
 
     def _fix_screen(self) -> FixConfirmScreen | None:
         """The fix's own screen, even under help or the quit question opened meanwhile."""
+        from wizard.tui.screens.fix_confirm import FixConfirmScreen
+
         found = [s for s in self.screen_stack if isinstance(s, FixConfirmScreen)]
         return found[-1] if found else None
 
@@ -372,6 +394,8 @@ class WizardApp(App[int]):
     def on_fix_finished(self, message: FixFinished) -> None:
         self.state.record_fix(message.index, message.verdict, message.fixed,
                               message.applied.id if message.applied else None)
+        if self.signal_stop.ends_now():  # a stop signal waited for this fix to end
+            return
         self.walk.query_one(HostSummary).forget()
         self.gather_host()  # the fix changed the host: show it afresh
         if message.applied is not None and message.applied.commands:
@@ -385,7 +409,7 @@ class WizardApp(App[int]):
         self.walk.refresh_view()
         if (screen := self._fix_screen()) is not None:
             screen.finish(message.verdict, message.fixed, message.applied)
-        if not isinstance(self.screen, FixConfirmScreen):
+        if self.screen is not self._fix_screen():
             self.notify(message.verdict, markup=False)
 
     # -- summary, saving, quitting ---------------------------------------------------------
@@ -436,6 +460,8 @@ class WizardApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_commands_run(self) -> None:
+        from wizard.tui.screens.commands_run import CommandsRunScreen
+
         if not isinstance(self.screen, CommandsRunScreen):
             self.push_screen(CommandsRunScreen())
 
@@ -455,12 +481,13 @@ class WizardApp(App[int]):
     async def action_quit(self) -> None:
         self.action_request_quit()  # ctrl+q too asks while a fix runs, and saves
 
-    def quit_now(self) -> None:
+    def quit_now(self, code: int = 0, ended_by: str | None = None) -> None:
+        """`ended_by`: the signal that asked the wizard to end (signal_stop.py), if any."""
         self.ahead.stop()
         self.session.cancel()  # a running check ends within its poll interval
         report, _ = self._save()
-        self.recording.close(report)
-        self.exit(0)
+        self.recording.close(report, ended_by)
+        self.exit(code, return_code=code)
 
     # -- size guard ------------------------------------------------------------------------
 
@@ -493,10 +520,11 @@ def _needs_password(plan: dict[str, Any]) -> bool:
 
 def run_tui(options: Options, *, snapshot: str | None = None,
             save_snapshot_to: str | None = None, check_timeout: float | None = None,
-            resume: bool = False) -> int:
+            resume: bool = False, flow: Flow | None = None) -> int:
     """`nginx-502-wizard tui`: on this host's facts, or replaying `snapshot` (fixes shown,
     never run); afterwards the facts gathered are saved to `save_snapshot_to` if given.
-    `resume`: the newest unfinished session instead, with its options (session_resume)."""
+    `resume`: the newest unfinished session instead, with its options (session_resume).
+    `flow`: options.flow already loaded (the command line refuses a broken one first)."""
     resumed = None
     if resume:
         try:
@@ -505,11 +533,13 @@ def run_tui(options: Options, *, snapshot: str | None = None,
             print(f"nginx-502-wizard: {exc}", file=sys.stderr)
             return 2
         options, snapshot = resumed.options, resumed.snapshot
-    flow = find_flow(options.flow, options.flow_dirs)
+    if flow is None or resumed is not None:
+        flow = find_flow(options.flow, options.flow_dirs)
     facts = open_facts(options, snapshot)
     app = WizardApp(flow, facts, check_timeout=check_timeout, from_snapshot=bool(snapshot),
                     snapshot=snapshot, resumed=resumed)
-    app.run()
+    with OrderlyStop(app.signal_stop.on_signal):
+        app.run()
     if save_snapshot_to:
         save_snapshot(facts, save_snapshot_to)
     return app.return_code or 0

@@ -5,6 +5,8 @@ never the diagnosis."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import TYPE_CHECKING, Any
 
 from wizard.engine.events import Event
@@ -20,6 +22,7 @@ class Recording:
         self.app = app
         self.snapshot = snapshot  # the file `--from-snapshot` replays, for the record
         self.journal: SessionJournal | None = None
+        self._warned = threading.Lock()  # held once the person was told the record stopped
 
     def open(self) -> None:
         app = self.app
@@ -34,22 +37,40 @@ class Recording:
         except OSError as exc:
             app.notify(f"This session is not being recorded: {exc.strerror or exc}",
                        severity="warning", markup=False)
+        self._warn_if_stopped()
 
     def follow(self, event: Event) -> None:
         """From the engine's thread: on disk before the screen hears of it."""
         if self.journal is not None:
             self.journal.follow(event)
+            self._warn_if_stopped()
 
     def position(self) -> None:
         if self.journal is not None:
             self.journal.position(self.app.state.revealed)
+            self._warn_if_stopped()
 
     def report(self, report: dict[str, Any]) -> None:
         if self.journal is not None:
             self.journal.report(report)
+            self._warn_if_stopped()
 
-    def close(self, report: dict[str, Any] | None) -> None:
+    def _warn_if_stopped(self) -> None:
+        """Once, when a write failed (the disk is full): the walk goes on unrecorded.
+        Called from the engine's and the report's threads too; notify only posts."""
+        journal = self.journal
+        if journal is None or journal.error is None or not self._warned.acquire(False):
+            return
+        with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+            self.app.notify(f"This session is not being recorded ({journal.error}); the "
+                            "diagnosis goes on.", severity="warning", markup=False)
+
+    def signal(self, name: str, during: str) -> None:
+        if self.journal is not None:
+            self.journal.signal(name, during)
+
+    def close(self, report: dict[str, Any] | None, ended_by: str | None = None) -> None:
         if self.journal is not None:
             self.journal.position(self.app.state.revealed)
-            self.journal.close(report)
+            self.journal.close(report, ended_by)
             self.journal = None

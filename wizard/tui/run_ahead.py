@@ -58,6 +58,6 @@ class RunAhead:
             if prepare is not None:
                 prepare()
             if gather:
-                session.prefetch()
+                session.prefetch(wait=False)  # each check waits (with its timeout)
             session.run_ahead(stop)
             return not stop.is_set()

@@ -6,6 +6,7 @@ Escape walks on without an address (or, opened from the pick list, goes back to 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Optional
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,7 +23,7 @@ WALK_ON = "walk on without an address"
 EMPTY = "Type an address first, or press Escape."
 
 
-class AskAddressScreen(ModalScreen[str | None]):
+class AskAddressScreen(ModalScreen[Optional[str]]):
     """Dismisses with the address once `use` took it (it raises ValueError with the reason
     when the address cannot be requested), or None when the person walks on without one."""
 

@@ -3,6 +3,8 @@ minutes), the person picks one by number or arrows before its plan is shown."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -15,7 +17,7 @@ from wizard.tui.fix_words import offer_title
 from wizard.tui.plain import literal
 
 
-class FixChoiceScreen(ModalScreen[int | None]):
+class FixChoiceScreen(ModalScreen[Optional[int]]):
     """Dismisses with the index of the chosen fix among the step's plans, or None."""
 
     CSS_PATH = "fix_choice.tcss"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -67,7 +68,7 @@ def address_row(number: int, address: FailingAddress, now: float, width: int) ->
     return literal(row)
 
 
-class PickAddressScreen(ModalScreen[str | None]):
+class PickAddressScreen(ModalScreen[Optional[str]]):
     """Dismisses with the chosen address (a URL), or None: none of these, or an address
     typed instead, which `type_address` already put to use (as AskAddressScreen's `use`)."""
 

@@ -3,6 +3,8 @@ the checks ran ahead, and the person's answer could change the diagnosis."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,7 +16,7 @@ from wizard.tui.plain import literal
 from wizard.tui.widgets.choice_list import ChoiceList
 
 
-class QuestionScreen(ModalScreen[str | None]):
+class QuestionScreen(ModalScreen[Optional[str]]):
     """Dismisses with the chosen answer's key, or None (Escape)."""
 
     CSS_PATH = "question.tcss"

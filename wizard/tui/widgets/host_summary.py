@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from rich.text import Text
 from textual.widgets import Static
@@ -12,7 +12,7 @@ from wizard.tui.plain import literal
 
 HOST_FACTS = ("system", "firewall", "nginx", "phpfpm")
 CHECKING = "checking..."
-Known = dict[str, tuple[Any, str | None]]  # fact name -> (value, reason it is missing)
+Known = dict[str, tuple[Any, Optional[str]]]  # fact name -> (value, reason it is missing)
 
 
 def _missing(known: Known, name: str, absent: str = "not found") -> str | None:
