@@ -128,8 +128,16 @@ class Facts:
         being read, so a reader with a deadline (a check) can give up on a slow one."""
         wanted = list(names) if names is not None else sorted(PROVIDERS)
         if wait:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facts") as pool:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="facts")
+            try:
                 list(pool.map(self.try_get, wanted))
+            except BaseException:
+                # A stop signal (engine/shutdown.py) raised here: drop the facts not yet
+                # begun instead of reading them all first; those under way end at their
+                # own timeouts.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
             return
         todo: queue.SimpleQueue[str] = queue.SimpleQueue()
         for name in wanted:
