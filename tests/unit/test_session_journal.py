@@ -189,6 +189,19 @@ def test_sessions_list_show_and_export(test_checks: Callable[..., None]) -> None
         "nginx-502-wizard: no session '19990101' (`sessions list` shows them)"]
 
 
+def test_a_session_ended_by_a_signal_says_so_when_shown(
+        test_checks: Callable[..., None]) -> None:
+    session, journal, path = journaled(test_checks)
+    session.advance()
+    journal.close(None, ended_by="SIGHUP")  # the SSH session dropped mid-walk
+    record = read_session(path)
+    assert record.ended_by == "SIGHUP" and not record.finished
+    shown = sessions_cli("show", record.id)
+    assert shown.returncode == 0, shown.stderr
+    assert "State: unfinished: the wizard was stopped by SIGHUP before" in shown.stdout
+    assert "Ended by: SIGHUP" in shown.stdout
+
+
 def test_resume_finds_the_newest_unfinished_session_and_where_it_stopped(
         test_checks: Callable[..., None], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,6 +30,9 @@ def _facts_lines(record: SessionRecord) -> list[str]:
     options = record.options
     state = "finished" if record.finished else f"unfinished: {record.why_unfinished()}"
     lines = [f"Started: {_when(record.started)}", f"Flow: {record.flow}", f"State: {state}"]
+    if record.ended_by:
+        lines.append(f"Ended by: {record.ended_by} (the wizard stopped in order: a fix under "
+                     "way was let finish)")
     if record.waiting and not record.finished:
         lines.append(f"Stopped at the question: {record.waiting}")
     if options.get("url"):

@@ -48,6 +48,7 @@ class SessionRecord:
     commands: list[dict[str, Any]] = field(default_factory=list)
     revealed: int = 0
     closed: bool = False  # the wizard ended normally
+    ended_by: str | None = None  # the signal that ended it (SIGHUP: the SSH session dropped)
     walk_finished: bool = False  # the walk reached the flow's end (or stopped for a reason)
     error: str | None = None
     last_report: dict[str, Any] | None = None
@@ -93,6 +94,9 @@ class SessionRecord:
         if not self.closed:
             return ("the wizard ended without closing its record (it was killed, crashed, "
                     "or its terminal went away)")
+        if not self.walk_finished and self.ended_by:
+            return (f"the wizard was stopped by {self.ended_by} before the checks reached "
+                    "the end of the flow")
         if not self.walk_finished:
             return "the wizard was closed before the checks reached the end of the flow"
         return ""
@@ -154,6 +158,7 @@ def _apply(record: SessionRecord, line: dict[str, Any]) -> None:
         record.closed = False
     elif kind == "close":
         record.closed = True
+        record.ended_by = line.get("ended_by") or None
         record.walk_finished = bool(line.get("walk_finished"))
         record.last_report = line.get("report") or record.last_report
 
