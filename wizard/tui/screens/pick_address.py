@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 
@@ -103,7 +104,10 @@ class PickAddressScreen(ModalScreen[Optional[str]]):
         rows = [address_row(n, a, self.now, max(width, 16))
                 for n, a in enumerate(self.addresses, 1)]
         rows += [Text("t. Type another address"), Text("0. None of these / I don't know")]
-        choices = self.query_one(MarkedList)
+        try:
+            choices = self.query_one(MarkedList)
+        except NoMatches:  # the app is closing (a stop signal) and its widgets went first
+            return
         choices.reset(rows, [str(i) for i in range(len(self.addresses))] + [TYPE_ID, NONE_ID])
         for index, address in enumerate(self.addresses):
             if not address.can_request:
