@@ -60,16 +60,17 @@ def nginx_facts(facts: Facts) -> dict[str, Any]:
     build = build_info(binary)
     choice = choose_conf(facts.options.nginx_conf, masters, build)
     # nginx -t runs in its own process meanwhile: on a config of thousands of files the
-    # two take about as long, and the machine has a core for each. The test stays in
-    # this thread so the session's command log records it.
+    # two take about as long, and the machine has a core for each; the summary is made
+    # in that time too. The test stays in this thread so the session's command log
+    # records it.
     with gc_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="nginx-parse"
                                          ) as pool:
-        parsing = pool.submit(parse_config, choice.conf_path)
+        reading = pool.submit(_read_config, choice.conf_path, choice.prefix,
+                              build.error_log_path)
         test = test_config(binary, choice.conf_path, choice.prefix
                            if choice.source != "default" else None,
                            bool(system.get("is_root", False)))
-        parsed = parsing.result()
-        summary = summarize(parsed, choice.prefix, build.error_log_path)
+        parsed, summary = reading.result()
     conf_found = bool(parsed.files)
     layout = layout_named(system.get("family"))
     user, user_source = worker_user(summary.pop("configured_user"), masters, workers, build,
@@ -94,6 +95,12 @@ def nginx_facts(facts: Facts) -> dict[str, Any]:
         "parse_errors": parsed.errors,
         **summary,
     }
+
+
+def _read_config(conf_path: str, prefix: str | None, compiled_error_log: str | None
+                 ) -> tuple[ParsedConfig, dict[str, Any]]:
+    parsed = parse_config(conf_path)
+    return parsed, summarize(parsed, prefix, compiled_error_log)
 
 
 def parse_trusted(test: dict[str, Any], parsed: ParsedConfig) -> bool:

@@ -2,8 +2,8 @@
 
 Pure functions: no file reads besides `parse_config`, which hands the file to crossplane.
 crossplane keeps each included file as a separate list and marks `include` statements with
-indices; `build_tree` inlines them again while every directive keeps its own file and line,
-so a finding can always point at `file:line`.
+indices; `payload_to_config` inlines them again while every directive keeps its own file
+and line, so a finding can always point at `file:line`.
 
 Inheritance follows nginx: a directive set in http applies to every server and location
 below unless a lower level sets it again. Array directives (fastcgi_param,
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,26 +40,40 @@ PARAM_DIRECTIVES = {"fastcgi": "fastcgi_param", "uwsgi": "uwsgi_param", "scgi": 
                     "proxy": "proxy_set_header", "grpc": "grpc_set_header"}
 SSL_VERIFY = {"proxy": "proxy_ssl_verify", "grpc": "grpc_ssl_verify",
               "uwsgi": "uwsgi_ssl_verify"}
+INDEX_FROM = 16  # blocks with more directives than this get an index by name
 
 
-@dataclass
 class Directive:
-    """One directive with the file and line it was written on; block is None for simple ones."""
+    """One directive with the file and line it was written on; block is None for simple ones.
 
-    name: str
-    args: list[str]
-    file: str
-    line: int
-    block: list[Directive] | None = None
-    # The block's directives by name, built on first lookup: scopes ask an http block of
-    # 5,000 servers for each setting of each server, and a scan per question was quadratic.
-    _by_name: dict[str, list[Directive]] | None = field(default=None, init=False,
-                                                        repr=False, compare=False)
+    Slots, not a dataclass with a __dict__: a host with 5,000 server files has a hundred
+    thousand of these, kept for the session."""
+
+    __slots__ = ("_by_name", "args", "block", "file", "line", "name")
+
+    def __init__(self, name: str, args: list[str], file: str, line: int,
+                 block: list[Directive] | None = None) -> None:
+        self.name = name
+        self.args = args
+        self.file = file
+        self.line = line
+        self.block = block
+        # The block's directives by name, built on first lookup in a large block: scopes
+        # ask an http block of 5,000 servers for each setting of each server, and a scan
+        # per question was quadratic. A small block (a location) is scanned instead: an
+        # index for each of 20,000 locations cost more memory than the scans cost time.
+        self._by_name: dict[str, list[Directive]] | None = None
+
+    def __repr__(self) -> str:
+        return f"Directive({self.name!r}, {self.args!r}, {self.file!r}, {self.line})"
 
     def _named(self, name: str) -> list[Directive]:
+        block = self.block or []
+        if len(block) <= INDEX_FROM:
+            return [d for d in block if d.name == name]
         if self._by_name is None:
             self._by_name = {}
-            for d in self.block or []:
+            for d in block:
                 self._by_name.setdefault(d.name, []).append(d)
         return self._by_name.get(name) or []
 
@@ -68,6 +83,16 @@ class Directive:
     def first(self, name: str) -> Directive | None:
         found = self._named(name)
         return found[-1] if found else None  # nginx rejects duplicates; take the last anyway
+
+
+class _IncludeMark(Directive):
+    """Where an include statement stood, until the files it names are put in its place."""
+
+    __slots__ = ("indices",)
+
+    def __init__(self, indices: list[int], file: str, line: int) -> None:
+        super().__init__("include", [], file, line)
+        self.indices = indices
 
 
 @dataclass
@@ -156,27 +181,26 @@ def _signature(paths: list[str]) -> Signature:
 
 
 def payload_to_config(payload: dict[str, Any]) -> ParsedConfig:
+    """crossplane's payload as Directives with include statements replaced by their files.
+
+    Each file's statements become Directives and crossplane's dicts for that file are let
+    go at once (the payload is emptied as it is read): on 5,000 files the two trees side
+    by side were the process's peak of memory."""
     configs = payload.get("config") or []
     errors = [{"file": e.get("file"), "line": e.get("line"), "error": _plain_error(e)}
               for e in payload.get("errors") or []]
-    root = build_tree(configs, 0, ()) if configs else []
     files = [c["file"] for c in configs]
-    return ParsedConfig(root, files, errors, _watched(configs))
-
-
-def _watched(configs: list[dict[str, Any]]) -> list[str]:
-    """Every file read, its folder, and the folder of every include pattern."""
-    base = os.path.dirname(configs[0]["file"]) if configs else ""
+    base = os.path.dirname(files[0]) if files else ""
     folders: dict[str, None] = {}
-    stack = [stmt for conf in configs for stmt in conf.get("parsed") or []]
-    while stack:
-        stmt = stack.pop()
-        if stmt.get("directive") == "include" and stmt.get("args"):
-            folders[os.path.dirname(os.path.join(base, stmt["args"][0]))] = None
-        stack.extend(stmt.get("block") or [])
-    files = [c["file"] for c in configs]
+    converted = []
+    for conf in configs:
+        stmts = conf.pop("parsed", None) or []
+        converted.append(_convert(stmts, conf["file"], base, folders))
+        del stmts
+    root = _inline(converted, 0, ()) if converted else []
     folders.update(dict.fromkeys(os.path.dirname(f) for f in files))
-    return files + list(folders)
+    # Every file read, its folder, and the folder of every include pattern.
+    return ParsedConfig(root, files, errors, files + list(folders))
 
 
 def _plain_error(err: dict[str, Any]) -> str:
@@ -186,31 +210,53 @@ def _plain_error(err: dict[str, Any]) -> str:
     return f"{m.group(2)}: {m.group(1).lower()}" if m else text
 
 
-def build_tree(configs: list[dict[str, Any]], index: int,
-               stack: tuple[int, ...]) -> list[Directive]:
-    """The directives of configs[index] with include statements replaced by their files."""
-    if index in stack:  # a file including itself would loop forever; nginx stops too
-        return []
-    conf = configs[index]
-    return _convert(conf.get("parsed") or [], conf["file"], configs, (*stack, index))
-
-
-def _convert(stmts: list[dict[str, Any]], file: str, configs: list[dict[str, Any]],
-             stack: tuple[int, ...]) -> list[Directive]:
+def _convert(stmts: list[dict[str, Any]], file: str, base: str,
+             folders: dict[str, None]) -> list[Directive]:
+    """One file's statements; an include statement becomes an _IncludeMark and its
+    pattern's folder is noted in `folders`."""
     out: list[Directive] = []
     for stmt in stmts:
+        args = stmt.get("args") or []
+        if stmt.get("directive") == "include" and args:
+            folders[os.path.dirname(os.path.join(base, args[0]))] = None
         if stmt.get("directive") == "include" and "includes" in stmt:
-            for idx in stmt["includes"]:
-                if 0 <= idx < len(configs):
-                    out.extend(build_tree(configs, idx, stack))
+            out.append(_IncludeMark(stmt["includes"], file, int(stmt.get("line") or 0)))
             continue
         block = stmt.get("block")
         out.append(Directive(
-            name=stmt["directive"], args=list(stmt.get("args") or []), file=file,
-            line=int(stmt.get("line") or 0),
-            block=_convert(block, file, configs, stack) if block is not None else None,
-        ))
+            stmt["directive"], args, file, int(stmt.get("line") or 0),
+            _convert(block, file, base, folders) if block is not None else None))
     return out
+
+
+def _inline(files: list[list[Directive]], index: int,
+            stack: tuple[int, ...]) -> list[Directive]:
+    """The directives of files[index] with includes replaced by their files' directives."""
+    if index in stack:  # a file including itself would loop forever; nginx stops too
+        return []
+    return _splice(files[index], files, (*stack, index))
+
+
+def _splice(block: list[Directive], files: list[list[Directive]],
+            stack: tuple[int, ...]) -> list[Directive]:
+    """block with its includes put in place, at any depth; block itself when it has none
+    (a file included twice is then shared, never changed in place)."""
+    out: list[Directive] = []
+    changed = False
+    for d in block:
+        if isinstance(d, _IncludeMark):
+            changed = True
+            for idx in d.indices:
+                if 0 <= idx < len(files):
+                    out.extend(_inline(files, idx, stack))
+            continue
+        if d.block:
+            inner = _splice(d.block, files, stack)
+            if inner is not d.block:
+                changed = True
+                d = Directive(d.name, d.args, d.file, d.line, inner)
+        out.append(d)
+    return out if changed else block
 
 
 # -- scopes and inheritance ------------------------------------------------------------------
@@ -301,8 +347,17 @@ def effective_root(scope: Scope, prefix: str | None) -> str:
     return resolve_path(found.args[0] if found and found.args else "html", prefix)
 
 
-def server_info(server: Directive, scope: Scope, prefix: str | None) -> dict[str, Any]:
-    listens = [parse_listen(d.args) for d in server.find("listen")]
+def shared(values: dict[Any, Any], key: Any, value: Any) -> Any:
+    """One object for equal values: 5,000 servers on one address have one listen dict and
+    their 15,000 passes a few settings dicts, not one each (facts are never changed)."""
+    return values.setdefault(key, value)
+
+
+def server_info(server: Directive, scope: Scope, prefix: str | None,
+                same: dict[Any, Any] | None = None) -> dict[str, Any]:
+    same = {} if same is None else same
+    listens = [shared(same, ("listen", *d.args), parse_listen(d.args))
+               for d in server.find("listen")]
     names: list[str] = []
     for d in server.find("server_name"):
         names.extend(d.args)
@@ -310,7 +365,7 @@ def server_info(server: Directive, scope: Scope, prefix: str | None) -> dict[str
     return {
         "file": server.file, "line": server.line,
         # With no listen directive nginx listens on *:80 (when started as root).
-        "listen": listens or [dict(IMPLICIT_LISTEN)],
+        "listen": listens or [shared(same, "implicit listen", dict(IMPLICIT_LISTEN))],
         "server_names": names,
         "root": effective_root(scope, prefix),
         "index": list(index.args) if index else ["index.html"],
@@ -410,8 +465,9 @@ def _walk_locations(block: Directive, scope: Scope, location: str | None,
     return out
 
 
-def passes(root: list[Directive], prefix: str | None,
-           upstream_names: set[str]) -> list[dict[str, Any]]:
+def passes(root: list[Directive], prefix: str | None, upstream_names: set[str],
+           same: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
+    same = {} if same is None else same
     found = []
     for index, (server, scope) in enumerate(http_servers(root)):
         names = [a for d in server.find("server_name") for a in d.args]
@@ -420,13 +476,17 @@ def passes(root: list[Directive], prefix: str | None,
             if kind is None or not d.args:
                 continue
             target = d.args[0]
+            settings = pass_settings(kind, inner)
+            key = ("settings", *((k, tuple(v.items()) if isinstance(v, dict) else v)
+                                 for k, v in settings.items()))
             found.append({
                 "kind": kind, "target": target,
                 **parse_target(kind, target, upstream_names),
-                "server_index": index, "server_names": names, "location": location,
+                "server_index": index, "server_names": names,
+                "location": sys.intern(location) if location is not None else None,
                 "root": effective_root(inner, prefix),
                 "file": d.file, "line": d.line,
-                "settings": pass_settings(kind, inner),
+                "settings": shared(same, key, settings),
             })
     return found
 
@@ -517,12 +577,13 @@ def summarize(parsed: ParsedConfig, prefix: str | None,
     conns = events_value(root, "worker_connections")
     rlimit = main_value(root, "worker_rlimit_nofile")
     procs = main_value(root, "worker_processes")
+    same: dict[Any, Any] = {}
     return {
         "files": parsed.files,
         "configured_user": user.args[0] if user and user.args else None,
         "error_logs": error_logs(root, prefix, compiled_error_log),
-        "servers": [server_info(s, scope, prefix) for s, scope in http_servers(root)],
-        "passes": passes(root, prefix, set(ups)),
+        "servers": [server_info(s, scope, prefix, same) for s, scope in http_servers(root)],
+        "passes": passes(root, prefix, set(ups), same),
         "upstreams": ups,
         "worker_connections": _int(conns.args[0]) if conns and conns.args else None,
         "worker_rlimit_nofile": _int(rlimit.args[0]) if rlimit and rlimit.args else None,

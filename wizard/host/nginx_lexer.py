@@ -20,6 +20,7 @@ tests/unit/test_nginx_lexer.py compares the two on generated and hand-made confi
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 
 import crossplane.lexer
@@ -62,6 +63,10 @@ def tokens_of(text: str) -> list[Token]:
         raise _Unusual
     found: list[Token] = []
     append = found.append
+    # Interned: 5,000 server files repeat the same names and values (`listen`,
+    # `proxy_pass`, an address) hundreds of thousands of times, and the parsed tree keeps
+    # them all for the session; one copy of each is enough.
+    intern = sys.intern
     line, end = 1, 0
     for m in _TOKEN.finditer(text):
         if m.start() != end:  # a character no alternative takes (a lone trailing '\')
@@ -76,15 +81,15 @@ def tokens_of(text: str) -> list[Token]:
             if end == len(text):  # crossplane drops a token the file's end cuts off
                 raise _Unusual
             # an escaped newline at the start counts before the token, as crossplane does
-            append((value, line + (value[:2] == "\\\n"), False))
+            append((intern(value), line + (value[:2] == "\\\n"), False))
         elif kind == "special":
-            append((value, line, False))
+            append((intern(value), line, False))
         elif kind == "comment":
             if value.endswith("\\\n"):  # the '\' would pair with the newline
                 raise _Unusual
             append((value[:-1], line, False))
         else:  # quoted: dq or sq
-            append((_unquote(m.group(kind), value[0]), line, True))
+            append((intern(_unquote(m.group(kind), value[0])), line, True))
         if "\n" in value:
             line += value.count("\n")
     if end != len(text):  # an unterminated quote or a comment without a newline
