@@ -168,7 +168,10 @@ class Session:
         in, and one whose fact hangs (an upstream that accepts and never answers) ends
         at its timeout as `unknown` instead of holding up every check behind it."""
         if not self.facts.replay:
-            self.facts.gather(self.facts_needed(), wait=wait)
+            # A thread for each: most of them wait on a command, a probe or a fact they
+            # read, so none should queue behind another (PHP-FPM's tests start at once).
+            names = self.facts_needed()
+            self.facts.gather(names, workers=max(1, len(names)), wait=wait)
 
     def run(self) -> Transcript:
         """Walk to the end without a person (headless)."""
