@@ -343,11 +343,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from wizard.flow.library import find_flow
+    from wizard.tui.opening import draws_on_a_terminal
 
-    # A broken flow is refused at once, before Textual loads; the app gets the flow loaded
-    # here rather than reading and linting it a second time before its first screen.
-    flow = None if args.resume else find_flow(args.flow, args.flows)
+    # On a terminal the app paints its first screen at once and reads the flow behind it
+    # (a broken one then ends it with the same line and exit 2). With no terminal to draw
+    # on there is no first screen to hurry: a broken flow is refused before Textual loads.
+    flow = None
+    if not args.resume and not draws_on_a_terminal():
+        from wizard.flow.library import find_flow
+
+        flow = find_flow(args.flow, args.flows)
     from wizard.tui.app import run_tui
 
     return run_tui(options_from(args), snapshot=args.from_snapshot,

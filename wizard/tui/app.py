@@ -1,4 +1,9 @@
-"""The Textual app: opens at once, fills in the host as facts arrive, walks the flow."""
+"""The Textual app: opens at once, fills in the host as facts arrive, walks the flow.
+
+`tui` paints its first screen before the session exists: the flow, its checks and fixes,
+and the facts are read behind it in a worker (opening.py), then the walk screen takes its
+place. So this module imports the engine, and the screens that show it, only inside the
+methods that run once the session is made (issue 14: the first paint)."""
 
 from __future__ import annotations
 
@@ -18,56 +23,56 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import OptionList
 
-from wizard.engine.events import PROGRESS_EVENTS, WalkFinished
-from wizard.engine.facts_source import Facts, fact_or_reason, open_facts, save_snapshot
-from wizard.engine.failing_addresses import failing_addresses
-from wizard.engine.report import build_report
-from wizard.engine.runner import AnswerRequired, Session
-from wizard.engine.session_export import live_markdown
-from wizard.engine.session_resume import NoSuchSession, ResumePoint, resume_point
+from wizard import TOOL_NAME
+from wizard.engine.exit_codes import EXIT_USAGE
 from wizard.engine.shutdown import OrderlyStop
-from wizard.engine.transcript import FixOffer
-from wizard.engine.transcript_store import save_transcript
-from wizard.fixes.privilege import authenticate_on_terminal, check_access, probe_of
-from wizard.flow.library import find_flow
-from wizard.flow.model import Flow
-from wizard.options import Options
-from wizard.tui.address_input import AddressQuestion
 from wizard.tui.ascii_scrollbar import use_ascii_scrollbars
 from wizard.tui.background import wait_in_daemon
-from wizard.tui.cause_fixes import cause_fixes
 from wizard.tui.fix_backend import fix_backend_available
 from wizard.tui.fix_gate import FixBlocked, fix_blocked
-from wizard.tui.fix_verdict import verdict
-from wizard.tui.messages import (
-    CheckRerun,
-    EngineEvent,
-    FailingAddressesFound,
-    FixFinished,
-    FixOutput,
-    HostFact,
-    RanAhead,
-    ReportReady,
-    RootAccessProbed,
-    WalkStalled,
+from wizard.tui.opening import (
+    CannotOpen,
+    Opened,
+    Opening,
+    OpeningRefused,
+    SessionOpened,
+    draws_on_a_terminal,
+    open_parts,
 )
 from wizard.tui.palette import palette_commands
-from wizard.tui.recording import Recording
-from wizard.tui.run_ahead import RunAhead
-from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
-from wizard.tui.screens.fix_choice import FixChoiceScreen
-from wizard.tui.screens.help import HelpScreen
-from wizard.tui.screens.question import QuestionScreen
-from wizard.tui.screens.summary import SummaryScreen
+from wizard.tui.screens.opening import OpeningScreen
 from wizard.tui.screens.too_small import MIN_SIZE, TooSmallScreen
-from wizard.tui.screens.verdict import VerdictScreen
-from wizard.tui.screens.walk import WalkScreen
 from wizard.tui.signal_stop import SignalStop
-from wizard.tui.walk_state import WalkState
-from wizard.tui.widgets.host_summary import HOST_FACTS, HostSummary
 
-if TYPE_CHECKING:  # these screens (and RichLog under them) load when first opened
+if TYPE_CHECKING:
+    from wizard.engine.facts_source import Facts
+    from wizard.engine.runner import Session
+    from wizard.engine.session_resume import ResumePoint
+    from wizard.engine.transcript import FixOffer
+    from wizard.fixes.privilege import Access
+    from wizard.flow.model import Flow
+    from wizard.options import Options
+    from wizard.tui.address_input import AddressQuestion
+    from wizard.tui.messages import (
+        CheckRerun,
+        EngineEvent,
+        FailingAddressesFound,
+        FixFinished,
+        FixOutput,
+        HostFact,
+        RanAhead,
+        ReportReady,
+        RootAccessProbed,
+        WalkStalled,
+    )
+    from wizard.tui.recording import Recording
+    from wizard.tui.run_ahead import RunAhead
     from wizard.tui.screens.fix_confirm import FixConfirmScreen
+    from wizard.tui.screens.walk import WalkScreen
+    from wizard.tui.walk_state import WalkState
+
+# The app's own actions that need the session: hidden while the first screen is up.
+_NEED_THE_SESSION = {"help", "commands_run", "command_palette"}
 
 
 class WizardApp(App[int]):
@@ -80,35 +85,79 @@ class WizardApp(App[int]):
         Binding("w", "commands_run", "Commands run", show=False),
     ]
 
-    def __init__(self, flow: Flow, facts: Facts, *, check_timeout: float | None = None,
+    # Made with the session (_take); until then `ready` is False and the opening screen is up.
+    session: Session
+    state: WalkState
+    recording: Recording
+    resumed: ResumePoint | None
+    fix_backend: bool  # asking imports the fixes package: not before the first paint
+    ahead: RunAhead
+    walk: WalkScreen
+    address: AddressQuestion
+
+    def __init__(self, flow: Flow | None = None, facts: Facts | None = None, *,
+                 opening: Opening | None = None, check_timeout: float | None = None,
                  transcript_path: Path | None = None, fix_backend: bool | None = None,
                  ascii_only: bool | None = None, from_snapshot: bool | None = None,
                  snapshot: str | None = None, resumed: ResumePoint | None = None) -> None:
+        """`flow` and `facts`: the session is made now. Or `opening`: what to read behind
+        the first screen, and the session is made then (run_tui)."""
         super().__init__()
-        self.session = Session(flow, facts, on_event=self._engine_event,
-                               check_timeout=check_timeout, headless=False)
-        self.state = WalkState(self.session)
-        self.recording = Recording(self, snapshot)  # the session journal (--resume reads it)
-        self.resumed = resumed
-        if resumed is not None:  # the person's answers and place; every check runs again
-            self.session.answers.update(resumed.answers)
-            self.state.revealed = resumed.revealed
-            transcript_path = transcript_path or resumed.record.path.with_suffix(".json")
-        self.ahead = RunAhead(self)
+        self.opening = opening
+        self.ready = False  # the session is made and the walk screen is up
+        self.refused: str | None = None  # why `opening` could not be opened (exit 2)
+        self._check_timeout = check_timeout
         self.verdict_due = True  # open the verdict once the checks ran and the walk is on top
-        self.walk = WalkScreen()
         self.transcript_path = transcript_path
         self.markdown_path: Path | None = None
         self.report: dict[str, Any] | None = None
-        self.fix_backend = fix_backend_available() if fix_backend is None else fix_backend
+        self._fix_backend_given = fix_backend
         # Replayed facts describe another machine (or this one as it was): plans made from
         # them are shown, never run. Tests that stand recorded facts in for a live host
         # say so with from_snapshot=False.
-        self.from_snapshot = facts.replay if from_snapshot is None else from_snapshot
+        self._from_snapshot_given = from_snapshot
+        self.from_snapshot = bool(from_snapshot if from_snapshot is not None
+                                  else facts.replay if facts is not None
+                                  else opening and opening.snapshot)
         # The Linux console's font lacks rounded corners and most symbols: draw in ASCII.
         self.ascii_only = os.environ.get("TERM") == "linux" if ascii_only is None else ascii_only
-        self.address = AddressQuestion(self)  # asked when no --url was given
         self.signal_stop = SignalStop(self)  # SIGTERM, SIGHUP, SIGINT: an orderly end
+        if flow is not None and facts is not None:
+            self._take(Opened(flow, facts, snapshot, resumed), self._new_session(flow, facts))
+        elif opening is None:
+            raise TypeError("WizardApp needs a flow and its facts, or an opening")
+
+    def _new_session(self, flow: Flow, facts: Facts) -> Session:
+        from wizard.engine.runner import Session
+
+        return Session(flow, facts, on_event=self._engine_event,
+                       check_timeout=self._check_timeout, headless=False)
+
+    def _take(self, opened: Opened, session: Session) -> None:
+        """The session is made: everything that shows and records it."""
+        from wizard.tui.address_input import AddressQuestion
+        from wizard.tui.recording import Recording
+        from wizard.tui.run_ahead import RunAhead
+        from wizard.tui.screens.walk import WalkScreen
+        from wizard.tui.walk_state import WalkState
+
+        self.session = session
+        self.state = WalkState(session)
+        self.recording = Recording(self, opened.snapshot)  # the journal (--resume reads it)
+        self.resumed = resumed = opened.resumed
+        if resumed is not None:  # the person's answers and place; every check runs again
+            session.answers.update(resumed.answers)
+            self.state.revealed = resumed.revealed
+            self.transcript_path = (self.transcript_path
+                                    or resumed.record.path.with_suffix(".json"))
+        if self._from_snapshot_given is None:
+            self.from_snapshot = opened.facts.replay
+        given = self._fix_backend_given
+        self.fix_backend = fix_backend_available() if given is None else given
+        self.ahead = RunAhead(self)
+        self.walk = WalkScreen()
+        self.address = AddressQuestion(self)  # asked when no --url was given
+        self.ready = True
 
     @property
     def fix_blocked(self) -> FixBlocked | None:
@@ -116,17 +165,51 @@ class WizardApp(App[int]):
         return fix_blocked(self.from_snapshot, self.fix_backend)
 
     def get_default_screen(self) -> Screen[Any]:
-        return self.walk
+        return self.walk if self.ready else OpeningScreen()
 
     def on_mount(self) -> None:
-        self.recording.open()
-        self.signal_stop.attach()
-        for note in self.resumed.notes if self.resumed else []:
-            self.notify(note, timeout=10, markup=False)
         if self.ascii_only:
             self.add_class("-ascii")
             use_ascii_scrollbars()
-        # The first screen says the checks are on their way; their threads start once it
+        if self.ready:
+            self._begin()
+        else:  # the opening screen is up: read the flow and the facts once it is painted
+            self.call_after_refresh(self._open_behind_first_screen)
+
+    def _open_behind_first_screen(self) -> None:
+        if self.is_running:  # not closed before its first paint
+            self.run_worker(self._open, thread=True, group="opening")
+
+    def _open(self) -> None:
+        """On a worker: the flow, its checks and the facts; then the session."""
+        assert self.opening is not None
+        try:
+            opened = open_parts(self.opening)
+        except CannotOpen as exc:
+            self.post_safely(OpeningRefused(str(exc)))
+            return
+        self.post_safely(SessionOpened(opened, self._new_session(opened.flow, opened.facts)))
+
+    def on_opening_refused(self, message: OpeningRefused) -> None:
+        self.refused = message.reason  # run_tui prints it once the terminal is restored
+        self.exit(EXIT_USAGE, return_code=EXIT_USAGE)
+
+    def on_session_opened(self, message: SessionOpened) -> None:
+        if self.return_code is not None:  # quit while it opened: nothing to show or run
+            return
+        self._take(message.opened, message.session)
+        # Over the opening screen (Textual cannot replace the first screen), which is the
+        # one on top: only q works there. Nothing closes the walk screen, so it stays hidden.
+        self.push_screen(self.walk)
+        self._begin()
+
+    def _begin(self) -> None:
+        """The walk screen is (about to be) up: record, read the host, run the checks."""
+        self.recording.open()
+        self.signal_stop.attach()  # a stop signal that came while opening acts now
+        for note in self.resumed.notes if self.resumed else []:
+            self.notify(note, timeout=10, markup=False)
+        # The walk screen says the checks are on their way; their threads start once it
         # is painted, so reading the host never holds up (or shares the GIL with) it.
         self.state.ahead = True
         self.call_after_refresh(self._read_host_behind_first_screen)
@@ -161,21 +244,32 @@ class WizardApp(App[int]):
             self.post_message(message)
 
     def _engine_event(self, event: Any) -> None:
+        from wizard.engine.events import PROGRESS_EVENTS
+        from wizard.tui.messages import EngineEvent
+
         self.recording.follow(event)
         if isinstance(event, PROGRESS_EVENTS):  # the rest is for the session's record only
             self.post_safely(EngineEvent(event))
 
     def gather_host(self) -> None:
+        from wizard.tui.widgets.host_summary import HOST_FACTS
+
         for name in HOST_FACTS:
             self.run_worker(partial(self._gather_one, name), thread=True, group="host",
                             exit_on_error=False)
 
     def _gather_one(self, name: str) -> None:
+        from wizard.engine.facts_source import fact_or_reason
+        from wizard.tui.messages import HostFact
+
         done, found = wait_in_daemon(partial(fact_or_reason, self.session.facts, name))
         if done:
             self.post_safely(HostFact(name, *found))
 
     def _find_failing_addresses(self) -> None:
+        from wizard.engine.failing_addresses import failing_addresses
+        from wizard.tui.messages import FailingAddressesFound
+
         done, found = wait_in_daemon(partial(failing_addresses, self.session.facts))
         if done:
             self.post_safely(FailingAddressesFound(found or []))
@@ -197,15 +291,22 @@ class WizardApp(App[int]):
         self._progress_changed()
 
     def on_host_fact(self, message: HostFact) -> None:
+        from wizard.tui.widgets.host_summary import HostSummary
+
         self.walk.query_one(HostSummary).set_fact(message.name, message.value, message.reason)
 
     def on_engine_event(self, message: EngineEvent) -> None:
+        from wizard.engine.events import WalkFinished
+
         self.state.follow(message.event)
         self.walk.refresh_view()
         if not isinstance(message.event, WalkFinished):
             self._progress_changed()
 
     def _progress_changed(self) -> None:
+        from wizard.tui.screens.summary import SummaryScreen
+        from wizard.tui.screens.verdict import VerdictScreen
+
         self.walk.show_progress()
         for screen in self.screen_stack:
             if isinstance(screen, (SummaryScreen, VerdictScreen)) and self.state.ahead:
@@ -218,6 +319,9 @@ class WizardApp(App[int]):
         self.prepare_report()
 
     def on_report_ready(self, message: ReportReady) -> None:
+        from wizard.tui.screens.summary import SummaryScreen
+        from wizard.tui.screens.verdict import VerdictScreen
+
         self.walk.show_progress()
         for screen in self.screen_stack:
             if isinstance(screen, (SummaryScreen, VerdictScreen)):
@@ -227,6 +331,9 @@ class WizardApp(App[int]):
     def show_verdict(self) -> None:
         """The verdict, once the checks ran (and again after a fix), when the walk screen
         is on top: never over a fix, the help or the address question."""
+        from wizard.tui.screens.verdict import VerdictScreen
+        from wizard.tui.screens.walk import WalkScreen
+
         if not self.verdict_due or self.report is None or self.state.ahead:
             return
         if self.address.pending:
@@ -255,6 +362,9 @@ class WizardApp(App[int]):
         self.walk.refresh_view(follow=at_head)
 
     def _answer_in_session(self, node_id: str, key: str) -> bool:
+        from wizard.engine.runner import AnswerRequired
+        from wizard.tui.messages import WalkStalled
+
         try:
             return self.session.answer(node_id, key)
         except AnswerRequired as exc:
@@ -264,6 +374,8 @@ class WizardApp(App[int]):
     def ask_from_verdict(self) -> None:
         """`a` on the verdict: the question the walk waits at, else the first one taken by
         default whose answer could change the verdict."""
+        from wizard.tui.screens.question import QuestionScreen
+
         session = self.session
         waiting = self.state.stopped_at()
         if waiting is not None:
@@ -296,6 +408,8 @@ class WizardApp(App[int]):
 
     def open_cause_fix(self, report: dict[str, Any], number: int) -> None:
         """`f` (the first cause) or a cause's number on the verdict or the summary."""
+        from wizard.tui.cause_fixes import cause_fixes
+
         causes = report.get("causes") or []
         if not 1 <= number <= len(causes):
             self.notify("No cause has that number." if causes else "No cause was found, so "
@@ -310,6 +424,8 @@ class WizardApp(App[int]):
 
     def open_offers(self, offers: list[tuple[int, FixOffer]]) -> None:
         """The plan of the one fix offered, or first the choice between several."""
+        from wizard.tui.screens.fix_choice import FixChoiceScreen
+
         if self.state.fix_running:
             self.notify("A fix is already running.")
             return
@@ -340,6 +456,8 @@ class WizardApp(App[int]):
     def _probe_root(self, index: int, offer: FixOffer) -> None:
         """Ask sudo how root can be had. `sudo -n -l` is a command that can take seconds,
         so it runs here, off the event loop: keys keep answering meanwhile."""
+        from wizard.tui.messages import RootAccessProbed
+
         done, needs_password = wait_in_daemon(partial(_needs_password, offer.plan or {}))
         if done:
             self.post_safely(RootAccessProbed(index, offer, bool(needs_password)))
@@ -347,6 +465,8 @@ class WizardApp(App[int]):
     def on_root_access_probed(self, message: RootAccessProbed) -> None:
         # Back on the main thread: suspending the app for sudo's prompt must happen here
         # (pexpect must not fork from a worker thread; see wizard/fixes/privilege.py).
+        from wizard.fixes.privilege import probe_of
+
         if self.signal_stop.ends_now():  # told to stop meanwhile: no fix starts now
             return
         if message.needs_password:
@@ -370,6 +490,9 @@ class WizardApp(App[int]):
 
     @work(thread=True, group="fix", exit_on_error=False)
     def _run_fix(self, index: int, offer: FixOffer) -> None:
+        from wizard.tui.fix_verdict import verdict
+        from wizard.tui.messages import FixFinished, FixOutput
+
         step = self.session.transcript.steps[index]
         try:
             applied = self.session.apply_fix(step, offer, lambda line: self.post_safely(
@@ -392,6 +515,8 @@ class WizardApp(App[int]):
             screen.add_output(message.line)
 
     def on_fix_finished(self, message: FixFinished) -> None:
+        from wizard.tui.widgets.host_summary import HostSummary
+
         self.state.record_fix(message.index, message.verdict, message.fixed,
                               message.applied.id if message.applied else None)
         if self.signal_stop.ends_now():  # a stop signal waited for this fix to end
@@ -415,6 +540,8 @@ class WizardApp(App[int]):
     # -- summary, saving, quitting ---------------------------------------------------------
 
     def show_summary(self) -> None:
+        from wizard.tui.screens.summary import SummaryScreen
+
         if not isinstance(self.screen, SummaryScreen):
             self.push_screen(SummaryScreen())
 
@@ -424,10 +551,15 @@ class WizardApp(App[int]):
     @work(thread=True, group="report", exclusive=True, exit_on_error=False)
     def prepare_report(self) -> None:
         """Build the report and save the transcript off the UI thread (facts may be read)."""
+        from wizard.tui.messages import ReportReady
+
         report, error = self._save()
         self.post_safely(ReportReady(report, error))
 
     def _save(self) -> tuple[dict[str, Any], str | None]:
+        from wizard.engine.report import build_report
+        from wizard.engine.transcript_store import save_transcript
+
         report = build_report(self.session.transcript, self.session.facts)
         self.report = report
         self.recording.report(report)
@@ -439,6 +571,9 @@ class WizardApp(App[int]):
         return report, None
 
     def action_export(self) -> None:
+        from wizard.engine.session_export import live_markdown
+        from wizard.tui.screens.summary import SummaryScreen
+
         if self.report is None or self.transcript_path is None:
             self.notify("Open the summary first (s); the report is made there.")
             return
@@ -456,6 +591,8 @@ class WizardApp(App[int]):
             self.screen.show_markdown_path(path)
 
     def action_help(self) -> None:
+        from wizard.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -466,10 +603,13 @@ class WizardApp(App[int]):
             self.push_screen(CommandsRunScreen())
 
     def on_option_list_option_highlighted(self, _message: OptionList.OptionHighlighted) -> None:
-        self.recording.position()  # every step revealed moves the highlight of the steps
+        if self.ready:
+            self.recording.position()  # every step revealed moves the highlight of the steps
 
     def action_request_quit(self) -> None:
-        if self.state.fix_running:
+        if self.ready and self.state.fix_running:
+            from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
+
             self.push_screen(ConfirmQuitScreen(), self._quit_confirmed)
             return
         self.quit_now()
@@ -483,6 +623,9 @@ class WizardApp(App[int]):
 
     def quit_now(self, code: int = 0, ended_by: str | None = None) -> None:
         """`ended_by`: the signal that asked the wizard to end (signal_stop.py), if any."""
+        if not self.ready:  # still opening: nothing has run, nothing to save
+            self.exit(code, return_code=code)
+            return
         self.ahead.stop()
         self.session.cancel()  # a running check ends within its poll interval
         report, _ = self._save()
@@ -495,6 +638,8 @@ class WizardApp(App[int]):
         self._check_size(event.size)
 
     def _check_size(self, size: Size) -> None:
+        if not self.ready:  # _begin checks it; only the walk screen goes over the opening
+            return
         small = size.width < MIN_SIZE.width or size.height < MIN_SIZE.height
         if small and not isinstance(self.screen, TooSmallScreen):
             self.push_screen(TooSmallScreen())
@@ -508,10 +653,33 @@ class WizardApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield from palette_commands(self)
+        if self.ready:
+            yield from palette_commands(self)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the opening screen is up only quitting works (and the footer says so):
+        the rest needs the session, and would open a screen where the walk screen goes."""
+        return self.ready or action not in _NEED_THE_SESSION
+
+
+def check_access(needs_root: bool, probe: list[str] | None = None) -> Access:
+    """wizard.fixes.privilege's, loaded when a fix starts (importing that package loads
+    every fix action): the first screen does not wait for it. Tests stand in for sudo
+    by replacing this name and the next."""
+    from wizard.fixes import privilege
+
+    return privilege.check_access(needs_root, probe)
+
+
+def authenticate_on_terminal(probe: list[str] | None = None) -> Access:
+    from wizard.fixes import privilege
+
+    return privilege.authenticate_on_terminal(probe)
 
 
 def _needs_password(plan: dict[str, Any]) -> bool:
+    from wizard.fixes.privilege import probe_of
+
     try:
         return check_access(bool(plan.get("needs_root")), probe_of(plan)).needs_password
     except Exception:  # no verdict here: the fix's own access check then says why plainly
@@ -524,22 +692,37 @@ def run_tui(options: Options, *, snapshot: str | None = None,
     """`nginx-502-wizard tui`: on this host's facts, or replaying `snapshot` (fixes shown,
     never run); afterwards the facts gathered are saved to `save_snapshot_to` if given.
     `resume`: the newest unfinished session instead, with its options (session_resume).
-    `flow`: options.flow already loaded (the command line refuses a broken one first)."""
-    resumed = None
-    if resume:
+    `flow`: options.flow already loaded (the command line refuses a broken one first).
+    On a terminal these are read behind the first screen; one that cannot be used ends
+    the wizard, and its reason is printed once the terminal is restored (exit 2)."""
+    opening = Opening(options, snapshot, resume, flow)
+    if draws_on_a_terminal():
+        app = WizardApp(opening=opening, check_timeout=check_timeout)
+    else:  # no first screen to hurry: open first, and refuse before Textual draws
         try:
-            resumed = resume_point(options, snapshot)
-        except NoSuchSession as exc:
-            print(f"nginx-502-wizard: {exc}", file=sys.stderr)
-            return 2
-        options, snapshot = resumed.options, resumed.snapshot
-    if flow is None or resumed is not None:
-        flow = find_flow(options.flow, options.flow_dirs)
-    facts = open_facts(options, snapshot)
-    app = WizardApp(flow, facts, check_timeout=check_timeout, from_snapshot=bool(snapshot),
-                    snapshot=snapshot, resumed=resumed)
+            opened = open_parts(opening)
+        except CannotOpen as exc:
+            return _refuse(str(exc))
+        app = WizardApp(opened.flow, opened.facts, check_timeout=check_timeout,
+                        snapshot=opened.snapshot, resumed=opened.resumed)
     with OrderlyStop(app.signal_stop.on_signal):
         app.run()
+    if app.refused is not None:
+        return _refuse(app.refused)
     if save_snapshot_to:
-        save_snapshot(facts, save_snapshot_to)
+        _save_facts(app, opening, save_snapshot_to)
     return app.return_code or 0
+
+
+def _refuse(reason: str) -> int:
+    print(f"{TOOL_NAME}: {reason}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _save_facts(app: WizardApp, opening: Opening, path: str) -> None:
+    """The facts the session gathered; quit before it was made, those of `opening`
+    (a snapshot's, or none yet of this host's)."""
+    from wizard.engine.facts_source import open_facts, save_snapshot
+
+    facts = app.session.facts if app.ready else open_facts(opening.options, opening.snapshot)
+    save_snapshot(facts, path)
