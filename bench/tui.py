@@ -7,6 +7,8 @@ check waits on an upstream that never answers (tests/tui/test_responsiveness.py,
 
 from __future__ import annotations
 
+import atexit
+import os
 import shlex
 import statistics
 import subprocess
@@ -23,9 +25,22 @@ MB = 1024 * 1024
 DEADLINE = 60.0
 
 
+# One tmux server of the bench's own, kept up by a session that outlives every run: with
+# the default server, killing the last session shut it down while the next run's
+# new-session was starting ("server exited unexpectedly"; that run then waited DEADLINE).
+SOCKET = f"nginx-502-wizard-bench-{os.getpid()}"
+
+
 def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10,
-                          check=False).stdout
+    return subprocess.run(["tmux", "-L", SOCKET, "-f", "/dev/null", *args],
+                          capture_output=True, text=True, timeout=10, check=False).stdout
+
+
+def _keep_server() -> None:
+    if subprocess.run(["tmux", "-L", SOCKET, "has-session", "-t", "keep"],
+                      capture_output=True, timeout=10, check=False).returncode != 0:
+        _tmux("new-session", "-d", "-s", "keep", "sleep 3600")
+        atexit.register(_tmux, "kill-server")
 
 
 def first_paint(argv: list[str]) -> tuple[float, int]:
@@ -33,6 +48,7 @@ def first_paint(argv: list[str]) -> tuple[float, int]:
     and the pid of the process in the pane (still running)."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
     command = "cd " + shlex.quote(str(ROOT)) + " && exec " + shlex.join(argv)
+    _keep_server()
     started = time.perf_counter()
     _tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", command)
     while time.perf_counter() - started < DEADLINE:
