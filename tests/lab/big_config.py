@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.lab.harness import HTTP_IN_PREFIX
+
 # 5,000 names of 17 characters need a larger server_names hash than nginx's default.
 NGINX_CONF = """\
 worker_processes 1;
@@ -25,13 +27,7 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log info;
 events {{ worker_connections 64; }}
 http {{
-    access_log {prefix}/logs/access.log;
-    client_body_temp_path {prefix}/tmp/body;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    proxy_temp_path {prefix}/tmp/proxy;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    default_type text/plain;
+""" + HTTP_IN_PREFIX + """\
     server_names_hash_max_size 131072;
     server_names_hash_bucket_size 128;
     include {prefix}/sites-enabled/*;

@@ -82,6 +82,18 @@ fastcgi_param  SERVER_NAME        $server_name;
 fastcgi_param  REDIRECT_STATUS    200;
 """
 
+# The first lines of every lab config's http block: its logs and temp files stay in the
+# lab's own prefix (a format template: {prefix}).
+HTTP_IN_PREFIX = """\
+    access_log {prefix}/logs/access.log;
+    client_body_temp_path {prefix}/tmp/body;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    proxy_temp_path {prefix}/tmp/proxy;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    default_type text/plain;
+"""
+
 NGINX_TEMPLATE = """\
 {user_line}
 worker_processes 1;
@@ -95,13 +107,7 @@ events {{
 }}
 
 http {{
-    access_log {prefix}/logs/access.log;
-    client_body_temp_path {prefix}/tmp/body;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    proxy_temp_path {prefix}/tmp/proxy;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    default_type text/plain;
+""" + HTTP_IN_PREFIX + """\
     types {{ text/html html; }}
 {http_extra}
 

@@ -22,7 +22,14 @@ from typing import Any
 
 import pytest
 
-from tests.lab.harness import FASTCGI_PARAMS, NGINX_BIN, PHPFPM_BIN, Lab, wait_for
+from tests.lab.harness import (
+    FASTCGI_PARAMS,
+    HTTP_IN_PREFIX,
+    NGINX_BIN,
+    PHPFPM_BIN,
+    Lab,
+    wait_for,
+)
 from tests.lab.test_fix_proof import apply, offered, status, walk
 from wizard.fixes.apply import rollback
 from wizard.host.facts import Facts
@@ -40,13 +47,7 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log info;
 events {{ worker_connections 64; }}
 http {{
-    access_log {prefix}/logs/access.log;
-    client_body_temp_path {prefix}/tmp/body;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    proxy_temp_path {prefix}/tmp/proxy;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    default_type text/plain;
+""" + HTTP_IN_PREFIX + """\
     include {prefix}/conf.d/*.conf;
     include {prefix}/sites-enabled/*;
 }}
