@@ -44,7 +44,7 @@ def test_logs(tmp_path: Path) -> None:
 
 @pytest.mark.lab
 def test_config(tmp_path: Path) -> None:
-    """A generated config of 200 servers loaded and checked against nginx -t."""
+    """The generated config of 5,000 servers loaded and checked against nginx -t."""
     require_lab()
     run_group("config", tmp_path)
 
