@@ -202,6 +202,27 @@ def test_a_session_ended_by_a_signal_says_so_when_shown(
     assert "Ended by: SIGHUP" in shown.stdout
 
 
+def test_a_check_run_again_by_hand_is_recorded_with_what_it_found(
+        test_checks: Callable[..., None]) -> None:
+    session, journal, path = journaled(test_checks)
+    session.run_ahead(threading.Event())
+    # the admin started PHP-FPM by hand, then pressed r on the step (what the TUI calls)
+    session.flow.by_id["first"].check = "test.again"
+    test_checks("test.again", lambda facts: CheckResult("ok", "php answers again"))
+    again = session.rerun("first")
+    journal.close(None)
+    assert records(path)[-2]["type"] == "rerun"
+    record = read_session(path)
+    assert [s["summary"] for s in record.reruns] == [again.summary] == ["php answers again"]
+    assert record.steps[0]["result"] == "bad"  # the walk itself did not move
+    shown = sessions_cli("show", record.id)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    ran = lines.index("Checks run again:")
+    assert lines[ran + 1].startswith("  - First check (")
+    assert lines[ran + 1].endswith("): php answers again")
+
+
 def test_resume_finds_the_newest_unfinished_session_and_where_it_stopped(
         test_checks: Callable[..., None], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

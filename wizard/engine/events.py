@@ -64,11 +64,19 @@ class FixRecorded:
     fix: AppliedFix
 
 
+@dataclass(frozen=True)
+class CheckRanAgain:
+    """The person ran a step's check again (the TUI's r) on fresh facts; the walk did not
+    move, so only the session's record keeps what it found."""
+
+    step: Step
+
+
 # What a screen follows to show progress, and what only a session's record needs.
 # (Union, not |: these aliases are evaluated at run time, and Python 3.9 has no X | Y;
 # isinstance takes the tuple there, not the Union.)
 PROGRESS_EVENTS = (StepStarted, StepFinished, AnswerNeeded, WalkFinished)
 Progress = Union[StepStarted, StepFinished, AnswerNeeded, WalkFinished]
-RecordOnly = Union[WalkStarted, Answered, FixRecorded]
+RecordOnly = Union[WalkStarted, Answered, FixRecorded, CheckRanAgain]
 Event = Union[Progress, RecordOnly]
 EventSink = Callable[[Event], None]

@@ -16,6 +16,7 @@ from wizard.checks import REGISTRY, CheckSpec, load_all
 from wizard.engine.events import (
     Answered,
     AnswerNeeded,
+    CheckRanAgain,
     EventSink,
     FixRecorded,
     StepFinished,
@@ -238,6 +239,7 @@ class Session:
         """Run a check node again on fresh facts (after a fix) without moving the walk."""
         self.facts.invalidate()
         step, _ = self._run_check_node(self._nodes[node_id])
+        self.on_event(CheckRanAgain(step))
         return step
 
     def apply_fix(self, step: Step, offer: FixOffer,

@@ -74,10 +74,21 @@ def _fixes(record: SessionRecord) -> list[str]:
     return lines
 
 
+def _reruns(record: SessionRecord) -> list[str]:
+    """Each check the person ran again by hand, and what it found that time."""
+    return [f"{step.get('title')} ({_when(float(step.get('started') or 0))}): "
+            f"{step.get('summary') or step.get('status')}" for step in record.reruns]
+
+
+def _sections(record: SessionRecord, answers: str) -> list[tuple[str, list[str]]]:
+    return [(answers, _answers(record)), ("Checks run again", _reruns(record)),
+            ("Fixes run", _fixes(record))]
+
+
 def render_session_text(record: SessionRecord) -> str:
     out = [f"Session {record.id}", *(f"  {line}" for line in _facts_lines(record)), ""]
     out.append(render_text(record.report()).rstrip("\n"))
-    for heading, lines in (("Your answers", _answers(record)), ("Fixes run", _fixes(record))):
+    for heading, lines in _sections(record, "Your answers"):
         if lines:
             out += ["", f"{heading}:", *(f"  - {line}" for line in lines)]
     runs = session_commands(record)
@@ -93,7 +104,7 @@ def render_session_markdown(record: SessionRecord) -> str:
     out = [render_markdown(report).rstrip("\n"), "", "## Session", ""]
     out += [f"- {md_text(line)}" for line in [f"Id: {record.id}", *_facts_lines(record)]]
     out.append("")
-    for heading, lines in (("Answers given", _answers(record)), ("Fixes run", _fixes(record))):
+    for heading, lines in _sections(record, "Answers given"):
         if lines:
             out += [f"## {heading}", "", *(f"- {md_text(line)}" for line in lines), ""]
     out += commands_markdown(session_commands(record))

@@ -8,7 +8,8 @@ log lines, configuration and command output from a production host.
 
 Records ("type"): session (the header), walk (the walk starts again), step, waiting
 (the walk waits for an answer), answer, fix, command (a command run to read the host),
-position (how many steps the person has seen), report (the report as last built),
+position (how many steps the person has seen), rerun (a step's check run again by
+hand, with what it found then), report (the report as last built),
 resumed, signal (a stop signal arrived: which, and what was running), close (the wizard
 ended in order; `ended_by` names the signal that ended it, if one did).
 The journal follows the engine's events (engine/events.py), so it works for any front
@@ -30,6 +31,7 @@ from wizard import __version__
 from wizard.engine.events import (
     Answered,
     AnswerNeeded,
+    CheckRanAgain,
     Event,
     FixRecorded,
     StepFinished,
@@ -121,6 +123,8 @@ class SessionJournal:
                         question=(node.question or node.title) if node else "")
         elif isinstance(event, WalkFinished):
             self._write("walk_end", finished=transcript.finished, error=transcript.error)
+        elif isinstance(event, CheckRanAgain):
+            self._write("rerun", step=event.step.to_json())
 
     def position(self, revealed: int) -> None:
         """How many steps the person has seen (where --resume reopens the walk)."""

@@ -45,6 +45,7 @@ class SessionRecord:
     walks: list[list[dict[str, Any]]] = field(default_factory=lambda: [[]])
     answers: dict[str, str] = field(default_factory=dict)
     fixes: list[dict[str, Any]] = field(default_factory=list)
+    reruns: list[dict[str, Any]] = field(default_factory=list)  # checks run again by hand
     commands: list[dict[str, Any]] = field(default_factory=list)
     revealed: int = 0
     closed: bool = False  # the wizard ended normally
@@ -147,6 +148,8 @@ def _apply(record: SessionRecord, line: dict[str, Any]) -> None:
         record.answers[str(line.get("node"))] = str(line.get("key"))
     elif kind == "fix":
         record.fixes.append(line.get("fix") or {})
+    elif kind == "rerun":
+        record.reruns.append(line.get("step") or {})
     elif kind == "command":
         record.commands.append(line.get("command") or {})
     elif kind == "position":
