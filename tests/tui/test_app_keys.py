@@ -93,3 +93,17 @@ async def test_no_color_keeps_every_mark(monkeypatch: pytest.MonkeyPatch) -> Non
         text = screen_text(app)
         assert "> [!!] Is nginx running?" in text  # selection and status without colour
         assert "[!!] PROBLEM  Is nginx running?" in text
+
+
+async def test_no_dialog_opens_once_the_wizard_is_ending() -> None:
+    """A worker's result (the failing addresses, the verdict) can ask for a dialog after a
+    stop signal began the exit; mounting it then met widgets already taken down (exit 1
+    instead of 143 in CI). Here `?` arrives just after the exit began."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ready)
+        app.quit_now(143, ended_by="SIGTERM")
+        app.action_help()
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+    assert app.return_code == 143

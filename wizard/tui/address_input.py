@@ -51,11 +51,11 @@ class AddressQuestion:
         self.open = True
         if not addresses:
             since = window_words(options.since_seconds)
-            app.push_screen(AskAddressScreen(
+            app.open_dialog(AskAddressScreen(
                 self.use, why_asked=f"nginx's logs show no failing address in {since} "
                                     "that the wizard can request."), self._closed)
             return
-        app.push_screen(PickAddressScreen(addresses, options.since_seconds, time.time(),
+        app.open_dialog(PickAddressScreen(addresses, options.since_seconds, time.time(),
                                           type_address=self.use), self._chosen)
 
     def use(self, url: str) -> None:

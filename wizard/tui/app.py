@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,6 +105,7 @@ class WizardApp(App[int]):
         super().__init__()
         self.opening = opening
         self.ready = False  # the session is made and the walk screen is up
+        self.closing = False  # quit_now began: no dialog opens any more (open_dialog)
         self.refused: str | None = None  # why `opening` could not be opened (exit 2)
         self._check_timeout = check_timeout
         self.verdict_due = True  # open the verdict once the checks ran and the walk is on top
@@ -342,7 +343,7 @@ class WizardApp(App[int]):
             self.verdict_due = False
         elif isinstance(self.screen, WalkScreen):
             self.verdict_due = False
-            self.push_screen(VerdictScreen(self.report))
+            self.open_dialog(VerdictScreen(self.report))
 
     # -- questions -------------------------------------------------------------------------
 
@@ -392,7 +393,7 @@ class WizardApp(App[int]):
                 self.verdict_due = False
                 self.answer_question(node.id, key)
 
-        self.push_screen(QuestionScreen(node, current), answered)
+        self.open_dialog(QuestionScreen(node, current), answered)
 
     def on_walk_stalled(self, message: WalkStalled) -> None:
         self.state.stop_running()
@@ -437,12 +438,12 @@ class WizardApp(App[int]):
             if offer_index is not None:
                 self._confirm_fix(*offers[offer_index])
 
-        self.push_screen(FixChoiceScreen([offer for _, offer in offers]), chosen)
+        self.open_dialog(FixChoiceScreen([offer for _, offer in offers]), chosen)
 
     def _confirm_fix(self, index: int, offer: FixOffer) -> None:
         from wizard.tui.screens.fix_confirm import FixConfirmScreen
 
-        self.push_screen(FixConfirmScreen(index, offer, self.fix_blocked))
+        self.open_dialog(FixConfirmScreen(index, offer, self.fix_blocked))
 
     def start_fix(self, index: int, offer: FixOffer) -> None:
         blocked = self.fix_blocked
@@ -543,7 +544,7 @@ class WizardApp(App[int]):
         from wizard.tui.screens.summary import SummaryScreen
 
         if not isinstance(self.screen, SummaryScreen):
-            self.push_screen(SummaryScreen())
+            self.open_dialog(SummaryScreen())
 
     def action_show_summary(self) -> None:
         self.show_summary()
@@ -594,13 +595,13 @@ class WizardApp(App[int]):
         from wizard.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.open_dialog(HelpScreen())
 
     def action_commands_run(self) -> None:
         from wizard.tui.screens.commands_run import CommandsRunScreen
 
         if not isinstance(self.screen, CommandsRunScreen):
-            self.push_screen(CommandsRunScreen())
+            self.open_dialog(CommandsRunScreen())
 
     def on_option_list_option_highlighted(self, _message: OptionList.OptionHighlighted) -> None:
         if self.ready:
@@ -610,7 +611,7 @@ class WizardApp(App[int]):
         if self.ready and self.state.fix_running:
             from wizard.tui.screens.confirm_quit import ConfirmQuitScreen
 
-            self.push_screen(ConfirmQuitScreen(), self._quit_confirmed)
+            self.open_dialog(ConfirmQuitScreen(), self._quit_confirmed)
             return
         self.quit_now()
 
@@ -621,8 +622,17 @@ class WizardApp(App[int]):
     async def action_quit(self) -> None:
         self.action_request_quit()  # ctrl+q too asks while a fix runs, and saves
 
+    def open_dialog(self, screen: Screen[Any],
+                    callback: Callable[[Any], None] | None = None) -> None:
+        """Push a screen, unless the wizard is ending: a worker's result (the addresses to
+        pick from, the verdict) can arrive after a stop signal began the exit, and a
+        screen mounted then would meet widgets already taken down."""
+        if not self.closing:
+            self.push_screen(screen, callback)
+
     def quit_now(self, code: int = 0, ended_by: str | None = None) -> None:
         """`ended_by`: the signal that asked the wizard to end (signal_stop.py), if any."""
+        self.closing = True
         if not self.ready:  # still opening: nothing has run, nothing to save
             self.exit(code, return_code=code)
             return
@@ -642,7 +652,7 @@ class WizardApp(App[int]):
             return
         small = size.width < MIN_SIZE.width or size.height < MIN_SIZE.height
         if small and not isinstance(self.screen, TooSmallScreen):
-            self.push_screen(TooSmallScreen())
+            self.open_dialog(TooSmallScreen())
         elif isinstance(self.screen, TooSmallScreen):
             if small:
                 self.screen.show_size(size)

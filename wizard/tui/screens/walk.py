@@ -350,7 +350,7 @@ class WalkScreen(Screen[None]):
         if wizard.state.ahead or wizard.report is None:
             self.say_once("The checks are still running; the answer opens when they end.")
             return
-        wizard.push_screen(VerdictScreen(wizard.report))
+        wizard.open_dialog(VerdictScreen(wizard.report))
 
     def show_stalled(self, reason: str) -> None:
         self.notify(reason, severity="warning", markup=False)
