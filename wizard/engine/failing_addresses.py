@@ -175,26 +175,37 @@ def _split_host(host: str | None) -> tuple[str | None, int | None]:
     return name.lower().rstrip(".") or None, int(port) if port.isdigit() else None
 
 
-def _ports(servers: list[dict[str, Any]]) -> list[int]:
-    return list(dict.fromkeys(li["port"] for s in servers for li in s.get("listen") or []
-                              if isinstance(li.get("port"), int)))
+@dataclass(frozen=True)
+class _Blocks:
+    """The server blocks and what every lookup needs of all of them, worked out once: per
+    request, 2,000 logged requests on 5,000 blocks took seconds."""
+
+    servers: list[dict[str, Any]]
+    ports: list[int]  # every port listened on, in config order
+    fallback: dict[str, Any] | None  # the first default_server block, else the first block
 
 
-def _server_for(name: str | None, port: int | None, servers: list[dict[str, Any]]
+def _blocks(servers: list[dict[str, Any]]) -> _Blocks:
+    ports = list(dict.fromkeys(li["port"] for s in servers for li in s.get("listen") or []
+                               if isinstance(li.get("port"), int)))
+    defaults = (s for s in servers if any(li.get("default_server")
+                                          for li in s.get("listen") or []))
+    return _Blocks(servers, ports, next(defaults, None) or next(iter(servers), None))
+
+
+def _server_for(name: str | None, port: int | None, blocks: _Blocks
                 ) -> dict[str, Any] | None:
     """The server block nginx chose for this name (and port, when known and listened on;
     a Host may carry a port that a proxy in front of nginx listens on)."""
-    ports = _ports(servers)
-    if port in ports:
+    servers = blocks.servers
+    if port in blocks.ports:
         index, _how = match_server(name or "", port, servers)
         return servers[index] if index is not None else None
-    for candidate_port in ports:
+    for candidate_port in blocks.ports:
         index, how = match_server(name or "", candidate_port, servers)
         if index is not None and how in NAMED:
             return servers[index]
-    defaults = [s for s in servers if any(li.get("default_server") for li in s.get("listen")
-                                          or [])]
-    return next(iter(defaults or servers), None)
+    return blocks.fallback
 
 
 def _listen_for(server: dict[str, Any], port: int | None) -> dict[str, Any] | None:
@@ -229,13 +240,13 @@ def visitor_url(scheme: str, host: str, port: int, path: str) -> str:
     return f"{scheme}://{shown}{'' if port == default else f':{port}'}{path}"
 
 
-def address_of(request: _Request, servers: list[dict[str, Any]]) -> str | None:
+def address_of(request: _Request, blocks: _Blocks) -> str | None:
     """The URL a visitor typed for this request, or None when no server block fits."""
     name, typed_port = _split_host(request.host)
     if request.server is None and name is None and not request.server_name:
         return None  # a log several sites share, without the Host: no guessing the site
     port = request.port or typed_port  # nginx's own port when logged, else the visitor's
-    server = request.server or _server_for(request.server_name or name, port, servers)
+    server = request.server or _server_for(request.server_name or name, port, blocks)
     listen = _listen_for(server, port) if server else None
     if server is None or listen is None:
         return None
@@ -243,8 +254,8 @@ def address_of(request: _Request, servers: list[dict[str, Any]]) -> str | None:
     url_port = typed_port or request.port or int(listen["port"])
     # A Host the config does not name (a bot's made-up one) is never requested: the
     # block's own name reaches the same site.
-    known = name is not None and (_is_loopback(name) or
-                                  match_server(name, int(listen["port"]), servers)[1] in NAMED)
+    known = name is not None and (_is_loopback(name) or match_server(
+        name, int(listen["port"]), blocks.servers)[1] in NAMED)
     return visitor_url(scheme, name if known and name else _site_name(server, listen),
                        url_port, request.path)
 
@@ -274,11 +285,11 @@ def _grouped(requests: list[tuple[str, _Request]]) -> list[FailingAddress]:
 def failing_addresses(facts: Facts, limit: int = MAX_SHOWN) -> list[FailingAddress]:
     """The addresses that failed in the logs' window, most recent first. Reads the logs
     (it may take a moment): call it off the UI thread."""
-    servers = (facts.try_get("nginx") or {}).get("servers") or []
+    blocks = _blocks((facts.try_get("nginx") or {}).get("servers") or [])
     from_access = access_log_requests(facts.try_get("access_log") or {})
     from_errors = error_log_requests(facts.try_get("error_log_events") or {})
     located = [(url, r) for r in _pair_up(from_access, from_errors)
-               if (url := address_of(r, servers)) is not None]
+               if (url := address_of(r, blocks)) is not None]
     return _grouped(located)[:limit]
 
 
@@ -296,8 +307,8 @@ def use_address(facts: Facts, url: str, transcript: Transcript | None = None) ->
 def _this_nginx(host: str, port: int, facts: Facts) -> str | None:
     """The address of this nginx that serves host:port, so the picked address is asked of
     this server, not of whatever the name resolves to (a CDN, a balancer, nothing)."""
-    servers = (facts.try_get("nginx") or {}).get("servers") or []
-    server = _server_for(host, port, servers)
+    server = _server_for(host, port, _blocks((facts.try_get("nginx") or {}).get("servers")
+                                             or []))
     listen = _listen_for(server, port) if server else None
     return connect_address(listen) if listen else None
 

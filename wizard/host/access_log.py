@@ -29,13 +29,14 @@ from wizard.compat import fromisoformat, zip_strict
 from wizard.host.errorlog import reverse_lines
 from wizard.host.facts import Facts, fact
 from wizard.host.nginx_config import (
+    IMPLICIT_LISTEN,
     Directive,
-    Scope,
     blocks_named,
     http_blocks,
     parse_config,
+    parse_listen,
     resolve_path,
-    server_info,
+    shared,
 )
 
 GATEWAY_STATUSES = (502, 503, 504)
@@ -84,9 +85,22 @@ def _location_logs(block: Directive) -> list[Directive]:
     return found
 
 
-def _server_ref(index: int, server: Directive, info: dict[str, Any]) -> dict[str, Any]:
-    return {"index": index, "file": server.file, "line": server.line,
-            "server_names": info["server_names"], "listen": info["listen"]}
+def _server_ref(index: int, server: Directive, same: dict[Any, Any]) -> dict[str, Any]:
+    """A server block's place, names and listens, as server_info gives them (without the
+    root, index and logs it also works out: 5,000 servers made that a tenth of a second).
+    Equal listens are one shared dict, as in the nginx fact."""
+    listens = [_listen(same, d.args) for d in server.find("listen")]
+    names: list[str] = []
+    for d in server.find("server_name"):
+        names.extend(d.args)
+    return {"index": index, "file": server.file, "line": server.line, "server_names": names,
+            "listen": listens or [shared(same, "implicit listen", dict(IMPLICIT_LISTEN))]}
+
+
+def _listen(same: dict[Any, Any], args: list[str]) -> dict[str, Any]:
+    key = ("listen", *args)
+    found = same.get(key)
+    return found if found is not None else shared(same, key, parse_listen(args))
 
 
 def _default_path(prefix: str | None) -> str:
@@ -103,11 +117,11 @@ def access_log_targets(root: list[Directive], prefix: str | None
     targets: dict[tuple[str, str], LogTarget] = {}
     notes: list[str] = []
     index = 0
+    same: dict[Any, Any] = {}
     for http in http_blocks(root):
         http_logs = http.find("access_log")
         for server in blocks_named(http, "server"):
-            info = server_info(server, Scope([http, server]), prefix)
-            ref = _server_ref(index, server, info)
+            ref = _server_ref(index, server, same)
             index += 1
             own = server.find("access_log")
             lines = (own or http_logs) + _location_logs(server)

@@ -31,11 +31,12 @@ def phpfpm_confs(nginx: dict[str, Any], phpfpm: dict[str, Any]) -> set[str]:
     """The PHP-FPM configs whose pools nginx's fastcgi_pass lines reach; every config when
     none does (nginx points elsewhere, and any of them may be the one it should reach)."""
     pools = phpfpm.get("pools") or []
+    # Thousands of sites often pass PHP to one address: look each address up once.
+    addresses = {(p.get("socket"), p.get("host"), p.get("port"))
+                 for p in nginx.get("passes") or [] if p.get("kind") == "fastcgi"}
     serving = set()
-    for p in nginx.get("passes") or []:
-        if p.get("kind") != "fastcgi":
-            continue
-        pool = pool_for_target(pools, p.get("socket"), p.get("host"), p.get("port"))
+    for socket, host, port in addresses if pools else ():
+        pool = pool_for_target(pools, socket, host, port)
         if pool and pool.get("conf"):
             serving.add(pool["conf"])
     return serving or {c["conf"] for c in phpfpm.get("configs") or [] if c.get("conf")}

@@ -78,10 +78,14 @@ def upstream_names(nginx: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Host names (not IPs, not upstream{} names) that nginx must resolve for its passes."""
     nginx = nginx or {}
     found: dict[str, dict[str, Any]] = {}
+    judged: set[str] = set()  # 10,000 passes to 127.0.0.1: parse the address once
 
     def add(host: str | None, where: dict[str, Any]) -> None:
-        if host and not is_ip(host) and host not in found:
-            found[host] = {"name": host, "file": where.get("file"), "line": where.get("line")}
+        if host and host not in judged:
+            judged.add(host)
+            if not is_ip(host):
+                found[host] = {"name": host, "file": where.get("file"),
+                               "line": where.get("line")}
 
     upstreams = nginx.get("upstreams") or {}
     for p in nginx.get("passes") or []:

@@ -3,6 +3,7 @@ answers for rule conditions, and the walk through chains to the rule that decide
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -43,6 +44,7 @@ class Traffic:
                 "address": self.address}
 
 
+@functools.lru_cache(maxsize=1024)  # thousands of passes name a few hosts
 def _is_local_host(host: str) -> bool:
     if host.lower() in LOCAL_NAMES:
         return True
@@ -63,9 +65,11 @@ def _upstream_traffic(host: str | None, port: int | None) -> Traffic | None:
 def traffic_that_matters(nginx: dict[str, Any] | None, url: str | None) -> list[Traffic]:
     """The connections a 502 can depend on, without duplicates, in a stable order."""
     found: list[Traffic] = []
+    ports: set[int] = set()  # 5,000 servers often listen on one port: one entry does
     for server in (nginx or {}).get("servers") or []:
         for listen in server.get("listen") or []:
-            if isinstance(listen.get("port"), int):
+            if isinstance(listen.get("port"), int) and listen["port"] not in ports:
+                ports.add(listen["port"])
                 found.append(Traffic(listen["port"], "nginx listen", "incoming"))
     if not found:
         found += [Traffic(80, "default http", "incoming"), Traffic(443, "default http",
@@ -77,25 +81,38 @@ def traffic_that_matters(nginx: dict[str, Any] | None, url: str | None) -> list[
             found.append(Traffic(url_port, "url", "incoming"))
         except ValueError:
             pass
-    upstreams = (nginx or {}).get("upstreams") or {}
-    for p in (nginx or {}).get("passes") or []:
+    found += _pass_traffic(nginx or {})
+    unique: dict[tuple[int, str], Traffic] = {}
+    for t in found:
+        unique.setdefault((t.port, t.path), t)
+    return list(unique.values())
+
+
+def _pass_traffic(nginx: dict[str, Any]) -> list[Traffic]:
+    """Connections from nginx to its upstreams, each (host, port) once: a repeat would give
+    the same entry, which the caller drops anyway."""
+    found: list[Traffic] = []
+    seen: set[tuple[Any, Any]] = set()
+
+    def add(host: str | None, port: int | None) -> None:
+        if (host, port) not in seen:
+            seen.add((host, port))
+            t = _upstream_traffic(host, port)
+            if t:
+                found.append(t)
+
+    upstreams = nginx.get("upstreams") or {}
+    for p in nginx.get("passes") or []:
         if p.get("uses_variables") or p.get("socket"):
             continue
         block = upstreams.get(p.get("upstream") or "") if p.get("upstream") else None
         if block:
             for member in block.get("servers") or []:
-                t = _upstream_traffic(member.get("host"), member.get("port"))
-                if t:
-                    found.append(t)
+                add(member.get("host"), member.get("port"))
             continue
         scheme_port = {"https": 443, "http": 80}.get(p.get("scheme") or "")
-        t = _upstream_traffic(p.get("host"), p.get("port") or scheme_port)
-        if t:
-            found.append(t)
-    unique: dict[tuple[int, str], Traffic] = {}
-    for t in found:
-        unique.setdefault((t.port, t.path), t)
-    return list(unique.values())
+        add(p.get("host"), p.get("port") or scheme_port)
+    return found
 
 
 # --------------------------------------------------------------------------- tri-state

@@ -80,8 +80,9 @@ def _roots(nginx: dict[str, Any]) -> list[dict[str, Any]]:
         if not root or "$" in root:
             return  # a root built from variables is only known per request
         root = root if root.startswith("/") else os.path.join(prefix, root)
-        found.setdefault(root, {"root": root, "kind": kind, "file": where.get("file"),
-                                "line": where.get("line")})
+        if root not in found:  # 20,000 locations share a few roots: build each entry once
+            found[root] = {"root": root, "kind": kind, "file": where.get("file"),
+                           "line": where.get("line")}
 
     for server in nginx.get("servers") or []:
         add(server.get("root"), "server root", server)
