@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 try:  # the parser's public name moved in Python 3.11; the old one warns there
-    from re import _constants as _sre  # type: ignore[attr-defined]
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
+    from re import _constants as _sre  # type: ignore[attr-defined,unused-ignore]
+    from re import _parser as _sre_parse  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # Python 3.9 and 3.10
     import sre_constants as _sre
     import sre_parse as _sre_parse
