@@ -1,9 +1,11 @@
-"""Walking a parsed nginx config (crossplane's payload) into the pieces a 502 diagnosis needs.
+"""Walking a parsed nginx config into the pieces a 502 diagnosis needs.
 
-Pure functions: no file reads besides `parse_config`, which hands the file to crossplane.
-crossplane keeps each included file as a separate list and marks `include` statements with
-indices; `payload_to_config` inlines them again while every directive keeps its own file
-and line, so a finding can always point at `file:line`.
+Pure functions: no file reads besides `parse_config`, which reads the files the way
+crossplane does (nginx_tree; crossplane.parse itself under a crossplane version nginx_tree
+was not checked against).
+Each included file is read as a separate list with `include` statements marked by
+indices; `_assemble` inlines them again while every directive keeps its own file and
+line, so a finding can always point at `file:line`.
 
 Inheritance follows nginx: a directive set in http applies to every server and location
 below unless a lower level sets it again. Array directives (fastcgi_param,
@@ -18,12 +20,16 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import crossplane
 
 from wizard.host import nginx_lexer
+from wizard.host.nginx_directive import Directive
+from wizard.host.nginx_directive import IncludeMark as _IncludeMark
+from wizard.host.nginx_tree import follows_installed_crossplane, read_tree
 from wizard.host.nginx_values import parse_size, parse_time
 
 MAX_CONF_BYTES = 16 * 1024 * 1024
@@ -40,61 +46,6 @@ PARAM_DIRECTIVES = {"fastcgi": "fastcgi_param", "uwsgi": "uwsgi_param", "scgi": 
                     "proxy": "proxy_set_header", "grpc": "grpc_set_header"}
 SSL_VERIFY = {"proxy": "proxy_ssl_verify", "grpc": "grpc_ssl_verify",
               "uwsgi": "uwsgi_ssl_verify"}
-INDEX_FROM = 16  # blocks with more directives than this get an index by name
-
-
-class Directive:
-    """One directive with the file and line it was written on; block is None for simple ones.
-
-    Slots, not a dataclass with a __dict__: a host with 5,000 server files has a hundred
-    thousand of these, kept for the session."""
-
-    __slots__ = ("_by_name", "args", "block", "file", "line", "name")
-
-    def __init__(self, name: str, args: list[str], file: str, line: int,
-                 block: list[Directive] | None = None) -> None:
-        self.name = name
-        self.args = args
-        self.file = file
-        self.line = line
-        self.block = block
-        # The block's directives by name, built on first lookup in a large block: scopes
-        # ask an http block of 5,000 servers for each setting of each server, and a scan
-        # per question was quadratic. A small block (a location) is scanned instead: an
-        # index for each of 20,000 locations cost more memory than the scans cost time.
-        self._by_name: dict[str, list[Directive]] | None = None
-
-    def __repr__(self) -> str:
-        return f"Directive({self.name!r}, {self.args!r}, {self.file!r}, {self.line})"
-
-    def _named(self, name: str) -> list[Directive]:
-        block = self.block or []
-        if len(block) <= INDEX_FROM:
-            return [d for d in block if d.name == name]
-        if self._by_name is None:
-            self._by_name = {}
-            for d in block:
-                self._by_name.setdefault(d.name, []).append(d)
-        return self._by_name.get(name) or []
-
-    def find(self, name: str) -> list[Directive]:
-        return list(self._named(name))
-
-    def first(self, name: str) -> Directive | None:
-        found = self._named(name)
-        return found[-1] if found else None  # nginx rejects duplicates; take the last anyway
-
-
-class _IncludeMark(Directive):
-    """Where an include statement stood, until the files it names are put in its place."""
-
-    __slots__ = ("indices",)
-
-    def __init__(self, indices: list[int], file: str, line: int) -> None:
-        super().__init__("include", [], file, line)
-        self.indices = indices
-
-
 @dataclass
 class ParsedConfig:
     root: list[Directive]
@@ -106,7 +57,7 @@ class ParsedConfig:
 
 
 # -- reading -------------------------------------------------------------------------------
-nginx_lexer.install()  # crossplane's parse, with a lexer fast enough for 10,000 files
+nginx_lexer.install()  # crossplane's parse (when used), with a lexer fast enough for 10,000 files
 _parse_lock = threading.Lock()
 _last_parse: tuple[str, Signature, ParsedConfig] | None = None
 
@@ -136,7 +87,7 @@ def unreadable_reason(path: str) -> str | None:
 
 
 def parse_config(path: str) -> ParsedConfig:
-    """Parse the whole config with crossplane, inlining includes (globs resolved, sorted).
+    """Parse the whole config as crossplane does, inlining includes (globs resolved, sorted).
 
     The last parse is kept while no file or folder it read has changed: the nginx and
     access-log facts both need it, and a host with thousands of included files should
@@ -162,6 +113,9 @@ def _parse_now(path: str) -> ParsedConfig:
         return ParsedConfig([], [], [{"file": path, "line": None, "error": reason}])
     # crossplane's context and argument checks catch an unterminated directive before a
     # '}'; where its tables lag behind nginx, nginx -t (the authority) still decides.
+    if follows_installed_crossplane():  # its parse, straight into Directives
+        tree = read_tree(path)
+        return _assemble(tree.files, tree.blocks, tree.errors, tree.folders)
     payload = crossplane.parse(path, catch_errors=True, check_ctx=True, check_args=True)
     return payload_to_config(payload)
 
@@ -187,8 +141,6 @@ def payload_to_config(payload: dict[str, Any]) -> ParsedConfig:
     go at once (the payload is emptied as it is read): on 5,000 files the two trees side
     by side were the process's peak of memory."""
     configs = payload.get("config") or []
-    errors = [{"file": e.get("file"), "line": e.get("line"), "error": _plain_error(e)}
-              for e in payload.get("errors") or []]
     files = [c["file"] for c in configs]
     base = os.path.dirname(files[0]) if files else ""
     folders: dict[str, None] = {}
@@ -197,10 +149,19 @@ def payload_to_config(payload: dict[str, Any]) -> ParsedConfig:
         stmts = conf.pop("parsed", None) or []
         converted.append(_convert(stmts, conf["file"], base, folders))
         del stmts
-    root = _inline(converted, 0, ()) if converted else []
+    return _assemble(files, converted, payload.get("errors") or [], folders)
+
+
+def _assemble(files: list[str], blocks: list[list[Directive]], errors: list[dict[str, Any]],
+              folders: dict[str, None]) -> ParsedConfig:
+    """The whole config from each file's directives (includes still marked) and crossplane's
+    errors."""
+    plain = [{"file": e.get("file"), "line": e.get("line"), "error": _plain_error(e)}
+             for e in errors]
+    root = _inline(blocks, 0, ()) if blocks else []
     folders.update(dict.fromkeys(os.path.dirname(f) for f in files))
     # Every file read, its folder, and the folder of every include pattern.
-    return ParsedConfig(root, files, errors, files + list(folders))
+    return ParsedConfig(root, files, plain, files + list(folders))
 
 
 def _plain_error(err: dict[str, Any]) -> str:
@@ -430,16 +391,22 @@ def _split_hostport(text: str) -> tuple[str | None, int | None]:
 
 def pass_settings(kind: str, scope: Scope) -> dict[str, Any]:
     """Effective timeouts (seconds), buffer size (bytes), TLS verify and params."""
-    def seconds(name: str) -> float:
-        found = scope.value(f"{kind}_{name}")
-        value = parse_time(found.args[0]) if found and found.args else None
-        return value if value is not None else DEFAULT_TIMEOUT
+    return _pass_settings(kind, scope.value, scope.array(PARAM_DIRECTIVES[kind]))
 
-    buffer = scope.value(f"{kind}_buffer_size")
+
+def _pass_settings(kind: str, value: Callable[[str], Directive | None],
+                   entries: Sequence[Directive]) -> dict[str, Any]:
+    """pass_settings from the directive in effect for each name and the params' entries."""
+    def seconds(name: str) -> float:
+        found = value(f"{kind}_{name}")
+        parsed = parse_time(found.args[0]) if found and found.args else None
+        return parsed if parsed is not None else DEFAULT_TIMEOUT
+
+    buffer = value(f"{kind}_buffer_size")
     size = parse_size(buffer.args[0]) if buffer and buffer.args else None
-    verify = scope.value(SSL_VERIFY[kind]) if kind in SSL_VERIFY else None
+    verify = value(SSL_VERIFY[kind]) if kind in SSL_VERIFY else None
     params: dict[str, str] = {}
-    for d in scope.array(PARAM_DIRECTIVES[kind]):
+    for d in entries:
         if d.args:
             params[d.args[0]] = " ".join(d.args[1:2])
     return {
@@ -452,42 +419,91 @@ def pass_settings(kind: str, scope: Scope) -> dict[str, Any]:
     }
 
 
-def _walk_locations(block: Directive, scope: Scope, location: str | None,
-                    ) -> list[tuple[Directive, Scope, str | None]]:
-    """Every directive below block with the scope in effect and the enclosing location."""
-    out = []
+# Every name _pass_settings and effective_root look up, by kind of pass (root: "root").
+SETTING_NAMES = {kind: tuple(f"{kind}_{name}" for name in (
+    "read_timeout", "connect_timeout", "send_timeout", "buffer_size"))
+    + ((SSL_VERIFY[kind],) if kind in SSL_VERIFY else ()) for kind in PARAM_DIRECTIVES}
+_VALUE_NAMES = frozenset(["root", *(n for names in SETTING_NAMES.values() for n in names)])
+_ARRAY_NAMES = frozenset(PARAM_DIRECTIVES.values())
+
+
+class InEffect:
+    """The directives passes() reads, as in effect in one block (nginx's inheritance):
+    for a setting the innermost block's last one, for params the innermost block's entries.
+    Worked out once per block, instead of a lookup through the scope per setting per pass;
+    a block that sets none of them shares its parent's, and so its settings too."""
+
+    __slots__ = ("found", "settings")
+
+    def __init__(self, found: dict[str, Any]) -> None:
+        self.found = found
+        self.settings: dict[str, dict[str, Any]] = {}  # by kind of pass
+
+    def inner(self, block: Directive) -> InEffect:
+        own: dict[str, Any] = {}
+        for d in block.block or []:
+            if d.name in _VALUE_NAMES:
+                own[d.name] = d
+            elif d.name in _ARRAY_NAMES:
+                own.setdefault(d.name, []).append(d)
+        return InEffect({**self.found, **own}) if own else self
+
+    def root(self, prefix: str | None) -> str:
+        found = self.found.get("root")
+        return resolve_path(found.args[0] if found and found.args else "html", prefix)
+
+
+def _settings_of(kind: str, effect: InEffect, same: dict[Any, Any]) -> dict[str, Any]:
+    """The pass settings in effect, one dict for equal settings (see shared)."""
+    settings = effect.settings.get(kind)
+    if settings is None:
+        found = effect.found
+        made = _pass_settings(kind, found.get, found.get(PARAM_DIRECTIVES[kind]) or ())
+        key = ("settings", *((k, tuple(v.items()) if isinstance(v, dict) else v)
+                             for k, v in made.items()))
+        settings = effect.settings[kind] = shared(same, key, made)
+    return settings
+
+
+def _walk_locations(block: Directive, effect: InEffect, location: str | None,
+                    ) -> Iterator[tuple[Directive, InEffect, str | None]]:
+    """Every directive below block with the settings in effect and the enclosing
+    location."""
     for d in block.block or []:
         if d.block is None:
-            out.append((d, scope, location))
+            yield d, effect, location
         elif d.name in ("location", "if", "limit_except"):
             name = " ".join(d.args) if d.name == "location" else location
-            out.extend(_walk_locations(d, scope.inner(d), name))
-    return out
+            yield from _walk_locations(d, effect.inner(d), name)
 
 
 def passes(root: list[Directive], prefix: str | None, upstream_names: set[str],
            same: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
     same = {} if same is None else same
     found = []
-    for index, (server, scope) in enumerate(http_servers(root)):
-        names = [a for d in server.find("server_name") for a in d.args]
-        for d, inner, location in _walk_locations(server, scope, None):
-            kind = PASS_KINDS.get(d.name)
-            if kind is None or not d.args:
-                continue
-            target = d.args[0]
-            settings = pass_settings(kind, inner)
-            key = ("settings", *((k, tuple(v.items()) if isinstance(v, dict) else v)
-                                 for k, v in settings.items()))
-            found.append({
-                "kind": kind, "target": target,
-                **parse_target(kind, target, upstream_names),
-                "server_index": index, "server_names": names,
-                "location": sys.intern(location) if location is not None else None,
-                "root": effective_root(inner, prefix),
-                "file": d.file, "line": d.line,
-                "settings": shared(same, key, settings),
-            })
+    targets: dict[tuple[str, str], dict[str, Any]] = {}  # parse_target's, once per target
+    index = -1  # the server's place among all http servers
+    for http in http_blocks(root):
+        in_http = InEffect({}).inner(http)
+        for server in blocks_named(http, "server"):
+            index += 1
+            names = [a for d in server.find("server_name") for a in d.args]
+            for d, effect, location in _walk_locations(server, in_http.inner(server), None):
+                kind = PASS_KINDS.get(d.name)
+                if kind is None or not d.args:
+                    continue
+                target = d.args[0]
+                parsed = targets.get((kind, target))
+                if parsed is None:
+                    parsed = targets[kind, target] = parse_target(kind, target, upstream_names)
+                found.append({
+                    "kind": kind, "target": target, **parsed,
+                    "server_index": index, "server_names": names,
+                    "location": sys.intern(location) if location is not None else None,
+                    "root": effect.root(prefix),
+                    "file": d.file, "line": d.line,
+                    "settings": _settings_of(kind, effect, same),
+                })
     return found
 
 

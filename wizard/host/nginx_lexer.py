@@ -15,6 +15,8 @@ quote, a comment or token cut off by the end of the file, which it silently drop
 directive with a lexer of its own, such as content_by_lua_block), this file hands that
 whole file to crossplane's lexer, so the tokens are always exactly crossplane's.
 tests/unit/test_nginx_lexer.py compares the two on generated and hand-made configs.
+nginx_tree, which reads configs without crossplane.parse, takes its tokens from
+`tokens_for` for every file that is not plain.
 """
 
 from __future__ import annotations
@@ -115,12 +117,17 @@ def lex(filename: str) -> Iterator[Token]:
     """Tokens of one config file, exactly as crossplane.lexer.lex yields them."""
     with open(filename, encoding="utf-8", errors="replace") as handle:
         text = handle.read()
+    yield from tokens_for(filename, text)
+
+
+def tokens_for(filename: str, text: str) -> Iterator[Token]:
+    """lex() of a file whose text was already read (crossplane's own lexer reads it again
+    where it is needed)."""
     try:
         tokens = tokens_of(text)
     except _Unusual:
-        yield from _CROSSPLANE_LEX(filename)
-        return
-    yield from _balanced(tokens, filename)
+        return _CROSSPLANE_LEX(filename)
+    return _balanced(tokens, filename)
 
 
 def install() -> None:
