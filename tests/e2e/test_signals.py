@@ -198,7 +198,8 @@ def test_the_tui_stopped_during_a_check_closes_its_record_and_the_terminal(
 
     os.kill(header["pid"], signum)
 
-    assert pane.wait_exit() == str(128 + signum)
+    code = pane.wait_exit()
+    assert code == str(128 + signum), pane.text()
     assert terminal_is_sane(stty_after(pane))
     records = journal(state)
     assert {"signal": signum.name, "during": "checks"} in [

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from textual import events, work
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
@@ -629,6 +630,14 @@ class WizardApp(App[int]):
         screen mounted then would meet widgets already taken down."""
         if not self.closing:
             self.push_screen(screen, callback)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Once the exit began, a screen that mounts in the same moment (a dialog pushed
+        just before a stop signal) finds its widgets already taken down: NoMatches from
+        its on_mount. That must not turn an orderly 128+n exit into a crash (exit 1)."""
+        if self.closing and isinstance(error, NoMatches):
+            return
+        super()._handle_exception(error)
 
     def quit_now(self, code: int = 0, ended_by: str | None = None) -> None:
         """`ended_by`: the signal that asked the wizard to end (signal_stop.py), if any."""
