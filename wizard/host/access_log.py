@@ -38,6 +38,7 @@ from wizard.host.nginx_config import (
     resolve_path,
     shared,
 )
+from wizard.host.nginx_part import config_part
 
 GATEWAY_STATUSES = (502, 503, 504)
 # nginx's predefined format (ngx_http_log_module.c).
@@ -474,5 +475,5 @@ def read_access_logs(nginx: dict[str, Any], since_seconds: float, now: float | N
 @fact("access_log")
 def access_log_facts(facts: Facts) -> dict[str, Any]:
     """The requests answered 502/503/504 in the window, from every access log nginx writes."""
-    nginx = facts.try_get("nginx") or {}
+    nginx = config_part(facts) or {}
     return read_access_logs(nginx, float(facts.options.since_seconds))

@@ -12,6 +12,7 @@ from typing import Any
 from wizard.host.changes_scope import nginx_masters, phpfpm_confs
 from wizard.host.changes_window import Window, change, clock
 from wizard.host.facts import Facts
+from wizard.host.nginx_part import config_part
 
 # psutil's create_time adds the boot time in whole seconds, so it can be up to a second
 # early: a file written just before the start must not pass for one written after it.
@@ -81,7 +82,7 @@ def phpfpm_changes(facts: Facts, window: Window) -> list[dict[str, Any]]:
     phpfpm = facts.try_get("phpfpm") or {}
     processes = facts.try_get("processes", []) or []
     found = []
-    serving = phpfpm_confs(facts.try_get("nginx") or {}, phpfpm)
+    serving = phpfpm_confs(config_part(facts) or {}, phpfpm)
     for config in phpfpm.get("configs") or []:
         conf = config.get("conf")
         if conf not in serving:

@@ -18,6 +18,7 @@ import psutil
 
 from wizard.host.changes_window import Window, change, clock
 from wizard.host.facts import Facts
+from wizard.host.nginx_part import config_part
 from wizard.host.processes import named
 
 MAX_ENTRIES = 5000  # per folder
@@ -32,7 +33,7 @@ APP_SERVERS = ("gunicorn", "uwsgi", "node", "puma", "unicorn")
 
 def folders(facts: Facts) -> list[str]:
     """Document roots and app folders, outermost only (a root inside another is walked once)."""
-    nginx = facts.try_get("nginx") or {}
+    nginx = config_part(facts) or {}
     found = [s.get("root") for s in nginx.get("servers") or []]
     found += [p.get("root") for p in nginx.get("passes") or []]
     for proc in named(facts.try_get("processes", []) or [], *APP_SERVERS):

@@ -10,6 +10,7 @@ from typing import Any
 
 from wizard.host.changes_window import Window, change
 from wizard.host.facts import Facts
+from wizard.host.nginx_part import config_part
 
 EXTRA_PATHS = ("/var", "/var/lib/nginx", "/var/cache/nginx", "/var/lib/nginx/tmp")
 NGINX_TEMP = ("client_body_temp", "proxy_temp", "fastcgi_temp")  # under a source build's prefix
@@ -54,7 +55,7 @@ def shortage(disk: dict[str, Any]) -> str | None:
 
 
 def _paths(facts: Facts) -> list[str]:
-    nginx = facts.try_get("nginx") or {}
+    nginx = config_part(facts) or {}
     prefix = nginx.get("prefix")
     extra = list(EXTRA_PATHS)
     if prefix:

@@ -14,6 +14,7 @@ from wizard.host.changes_scope import nginx_masters, phpfpm_confs
 from wizard.host.changes_window import Window, change, clock
 from wizard.host.commands import run, which
 from wizard.host.facts import Facts
+from wizard.host.nginx_part import config_part
 
 JOURNAL_TIMEOUT = 10.0
 SAME_EVENT_SECONDS = 60.0  # log lines this close of one kind are one event
@@ -55,7 +56,7 @@ def _started(processes: list[dict[str, Any]], pids: list[int]) -> list[dict[str,
 
 def master_starts(facts: Facts, window: Window) -> list[dict[str, Any]]:
     processes = facts.try_get("processes", []) or []
-    nginx = facts.try_get("nginx") or {}
+    nginx = config_part(facts) or {}
     phpfpm = facts.try_get("phpfpm") or {}
     found = []
     for proc in _started(processes, nginx_masters(nginx)):

@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 
 from wizard.host.facts import Facts, fact
+from wizard.host.nginx_part import config_part
 from wizard.host.request import split_url
 
 TIMEOUT = 5.0
@@ -115,6 +116,6 @@ def dns_facts(facts: Facts) -> dict[str, Any]:
             answer = resolve(host)
             answer["points_here"] = points_here(answer["addresses"], local)
             result["url"] = answer
-    for entry in upstream_names(facts.try_get("nginx")):
+    for entry in upstream_names(config_part(facts)):
         result["upstream_names"].append({**entry, **resolve(entry["name"])})
     return result

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from wizard.host.commands import run, which
 from wizard.host.facts import Facts, fact
+from wizard.host.nginx_part import config_part
 from wizard.signatures import (
     ERROR_LEVELS,
     MAX_RECORD_LINES,
@@ -313,7 +314,7 @@ def read_journal(unit: str, kind: str, target: str, since_seconds: float,
 # --- the fact -------------------------------------------------------------------------
 
 def _nginx_targets(facts: Facts) -> list[str]:
-    nginx = facts.try_get("nginx")
+    nginx = config_part(facts)
     if not isinstance(nginx, dict):
         return [DEFAULT_NGINX_LOG]
     prefix = nginx.get("prefix") or "/"

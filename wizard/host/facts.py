@@ -23,6 +23,10 @@ from wizard.options import Options
 
 ProviderFn = Callable[["Facts"], Any]
 PROVIDERS: dict[str, ProviderFn] = {}
+# Facts that hand a part of another fact to its readers sooner (nginx's config before its
+# test), by the fact they are part of: the whole fact is in a snapshot, so these are not
+# saved again, and the commands they run are recorded as the whole fact's.
+PART_OF: dict[str, str] = {}
 SNAPSHOT_FORMAT = 1
 
 
@@ -30,11 +34,13 @@ class FactUnavailable(Exception):
     """A fact could not be gathered; str(exc) is the plain reason."""
 
 
-def fact(name: str) -> Callable[[ProviderFn], ProviderFn]:
+def fact(name: str, part_of: str | None = None) -> Callable[[ProviderFn], ProviderFn]:
     def register(fn: ProviderFn) -> ProviderFn:
         if name in PROVIDERS:
             raise ValueError(f"fact {name} registered twice")
         PROVIDERS[name] = fn
+        if part_of is not None:
+            PART_OF[name] = part_of
         return fn
 
     return register
@@ -95,7 +101,7 @@ class Facts:
                 return self.get(name)
             started = time.monotonic()
             generation = self._generation
-            with self.commands.recording(name):
+            with self.commands.recording(PART_OF.get(name, name)):
                 value, error = _call(provider, self, name)
                 # The host changed while we read it (a fix ran and invalidated the facts):
                 # what we read may be from before the fix, so read it again.
@@ -114,6 +120,10 @@ class Facts:
             return self.get(name)
         except FactUnavailable:
             return default
+
+    def has(self, name: str) -> bool:
+        """Whether the fact is known now (read, or replayed), without reading it."""
+        return name in self._values
 
     def error(self, name: str) -> str | None:
         return self._errors.get(name)
@@ -170,8 +180,8 @@ class Facts:
             "tool_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "options": self.options.to_json(),
-            "facts": dict(sorted(self._values.items())),
-            "errors": dict(sorted(self._errors.items())),
+            "facts": dict(sorted(v for v in self._values.items() if v[0] not in PART_OF)),
+            "errors": dict(sorted(e for e in self._errors.items() if e[0] not in PART_OF)),
             "commands": self.commands.entries(),
         }
 

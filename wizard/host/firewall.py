@@ -39,6 +39,7 @@ from wizard.host.firewall_nftables import (
 )
 from wizard.host.firewall_ufw import judge_ufw, parse_ufw_status, read_ufw_apps
 from wizard.host.firewall_walk import PERMISSION_WORDS, TIMEOUT, Traffic, traffic_that_matters
+from wizard.host.nginx_part import config_part
 
 # --------------------------------------------------------------------------- reading
 
@@ -253,5 +254,5 @@ def analyse(r: Readings, traffic: list[Traffic]) -> dict[str, Any]:
 
 @fact("firewall")
 def firewall_facts(facts: Facts) -> dict[str, Any]:
-    traffic = traffic_that_matters(facts.try_get("nginx"), facts.options.url)
+    traffic = traffic_that_matters(config_part(facts), facts.options.url)
     return analyse(read_host(facts.try_get("processes")), traffic)

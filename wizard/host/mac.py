@@ -25,6 +25,7 @@ from typing import Any
 from wizard.host.commands import CommandResult, run, which
 from wizard.host.errorlog import reverse_lines
 from wizard.host.facts import Facts, fact
+from wizard.host.nginx_part import config_part
 from wizard.host.upstreams import expand_targets
 
 BOOLEANS = ("httpd_can_network_connect", "httpd_can_network_relay")
@@ -358,5 +359,5 @@ def mac_facts(facts: Facts) -> dict[str, Any]:
     cutoff = options.logs_after_time if options.logs_after_time is not None \
         else time.time() - float(options.since_seconds)
     system = facts.try_get("system") or {}
-    return read_mac(facts.try_get("nginx") or {}, system.get("service_manager") == "systemd",
+    return read_mac(config_part(facts) or {}, system.get("service_manager") == "systemd",
                     cutoff)

@@ -8,7 +8,7 @@ others, so when `nginx -t` fails its message is the finding.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from typing import Any
 
 from wizard.host.distro_layouts import layout_named
@@ -51,33 +51,36 @@ def instances(masters: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "cmdline": " ".join(m.get("cmdline") or []), **master_args(m)} for m in masters]
 
 
-@fact("nginx")
-def nginx_facts(facts: Facts) -> dict[str, Any]:
+@fact("nginx_found", part_of="nginx")
+def nginx_found_facts(facts: Facts) -> dict[str, Any]:
+    """Which nginx and which config: what both halves of the nginx fact start from
+    (`nginx -V` runs once for them)."""
     processes = facts.try_get("processes", []) or []
-    system = facts.try_get("system", {}) or {}
     masters, workers = masters_and_workers(processes)
     binary = find_binary(masters)
     build = build_info(binary)
     choice = choose_conf(facts.options.nginx_conf, masters, build)
-    # nginx -t runs in its own process meanwhile: on a config of thousands of files the
-    # two take about as long, and the machine has a core for each; the summary is made
-    # in that time too. The test stays in this thread so the session's command log
-    # records it.
-    with gc_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="nginx-parse"
-                                         ) as pool:
-        reading = pool.submit(_read_config, choice.conf_path, choice.prefix,
-                              build.error_log_path)
-        test = test_config(binary, choice.conf_path, choice.prefix
-                           if choice.source != "default" else None,
-                           bool(system.get("is_root", False)))
-        parsed, summary = reading.result()
-    conf_found = bool(parsed.files)
+    return {"masters": masters, "workers": workers, "binary": binary, "build": build,
+            "choice": choice}
+
+
+@fact("nginx_config", part_of="nginx")
+def nginx_config_facts(facts: Facts) -> dict[str, Any]:
+    """The nginx fact without its config test, as soon as the config is read. On a config
+    of thousands of files `nginx -t` takes as long again; the facts that read only the
+    config and nginx's processes (see config_part) go on meanwhile."""
+    found = facts.get("nginx_found")
+    system = facts.try_get("system", {}) or {}
+    masters, workers, build, choice = (found["masters"], found["workers"], found["build"],
+                                       found["choice"])
+    with gc_paused():
+        parsed, summary = _read_config(choice.conf_path, choice.prefix, build.error_log_path)
     layout = layout_named(system.get("family"))
     user, user_source = worker_user(summary.pop("configured_user"), masters, workers, build,
                                     layout.nginx_user if layout else None)
     return {
-        "installed": binary is not None or conf_found,
-        "binary": binary,
+        "installed": found["binary"] is not None or bool(parsed.files),
+        "binary": found["binary"],
         "version": build.version,
         "running": bool(masters),
         "master_pids": [m["pid"] for m in masters],
@@ -90,11 +93,32 @@ def nginx_facts(facts: Facts) -> dict[str, Any]:
         "instances": instances(masters),
         "build": {"prefix": build.prefix, "conf_path": build.conf_path,
                   "error_log_path": build.error_log_path, "user": build.user},
-        "test": test,
-        "parse_ok": parse_trusted(test, parsed),
+        "test": None,  # the nginx fact's
+        "parse_ok": None,  # the nginx fact's
         "parse_errors": parsed.errors,
+        "conf_found": bool(parsed.files),
         **summary,
     }
+
+
+@fact("nginx")
+def nginx_facts(facts: Facts) -> dict[str, Any]:
+    found = facts.get("nginx_found")
+    choice = found["choice"]
+    system = facts.try_get("system", {}) or {}
+    # The config is read in another thread meanwhile (the nginx_config fact, which other
+    # facts may have asked for already); the test stays in this thread so the session's
+    # command log records it under this fact.
+    reading = threading.Thread(target=facts.try_get, args=("nginx_config",),
+                               name="nginx-config", daemon=True)
+    reading.start()
+    test = test_config(found["binary"], choice.conf_path,
+                       choice.prefix if choice.source != "default" else None,
+                       bool(system.get("is_root", False)))
+    config = dict(facts.get("nginx_config"))
+    config["test"] = test
+    config["parse_ok"] = parse_trusted(test, config.pop("conf_found"), config["parse_errors"])
+    return config
 
 
 def _read_config(conf_path: str, prefix: str | None, compiled_error_log: str | None
@@ -103,9 +127,10 @@ def _read_config(conf_path: str, prefix: str | None, compiled_error_log: str | N
     return parsed, summarize(parsed, prefix, compiled_error_log)
 
 
-def parse_trusted(test: dict[str, Any], parsed: ParsedConfig) -> bool:
-    if not parsed.files:
+def parse_trusted(test: dict[str, Any], files_found: bool,
+                  errors: list[dict[str, Any]]) -> bool:
+    if not files_found:
         return False
     if test["ok"] is True:
         return True
-    return test["ok"] is None and not parsed.errors
+    return test["ok"] is None and not errors

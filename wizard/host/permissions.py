@@ -15,6 +15,7 @@ import stat
 from typing import Any
 
 from wizard.host.facts import Facts, fact
+from wizard.host.nginx_part import config_part
 
 INDEX_FILES = ("index.php",)
 
@@ -133,7 +134,7 @@ def check_paths(roots: list[dict[str, Any]], users: list[tuple[str, str]]
 
 @fact("docroot_permissions")
 def docroot_permission_facts(facts: Facts) -> dict[str, Any]:
-    nginx = facts.try_get("nginx") or {}
+    nginx = config_part(facts) or {}
     roots, users = _roots(nginx), _users(facts, nginx)
     return {"roots": roots, "users": [{"user": u, "role": r} for u, r in users],
             "entries": check_paths(roots, users)}

@@ -14,6 +14,7 @@ import psutil
 from wizard.compat import fromisoformat
 from wizard.host.commands import run
 from wizard.host.facts import Facts, fact
+from wizard.host.nginx_part import config_part
 
 DISK_PATHS = ("/", "/var/log", "/tmp", "/run", "/var/lib/php/sessions")
 TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
@@ -195,7 +196,7 @@ def oom_kills(since_seconds: float) -> dict[str, Any]:
 
 @fact("resources")
 def resource_facts(facts: Facts) -> dict[str, Any]:
-    nginx, phpfpm = facts.try_get("nginx"), facts.try_get("phpfpm")
+    nginx, phpfpm = config_part(facts), facts.try_get("phpfpm")
     memory, swap = _memory()
     disks = [d for d in (_disk(p) for p in disk_paths(nginx, phpfpm)) if d is not None]
     return {"cpu": _cpu(), "memory": memory, "swap": swap, "disks": disks,

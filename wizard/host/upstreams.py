@@ -26,6 +26,7 @@ from typing import Any
 from wizard.compat import SOCKET_TIMEOUTS
 from wizard.host import fastcgi
 from wizard.host.facts import Facts, fact
+from wizard.host.nginx_part import config_part
 from wizard.host.phpfpm import pool_for_target
 
 PROBE_TIMEOUT = 3.0  # per step; nginx waits up to 60s, a diagnosis should not
@@ -497,4 +498,4 @@ def _as_probe_of(result: dict[str, Any], place: tuple[Any, ...] | None = None
 
 @fact("upstream_probes")
 def upstream_probe_facts(facts: Facts) -> list[dict[str, Any]]:
-    return probe_all(facts.get("nginx"), facts.try_get("phpfpm"))
+    return probe_all(config_part(facts) or facts.get("nginx"), facts.try_get("phpfpm"))
