@@ -79,13 +79,19 @@ def name_program(words: str, program: str | None = None) -> str:
 class Signature:
     name: str
     log: str  # which program writes it: "nginx", "php-fpm" or "php"
-    pattern: re.Pattern[str]
+    regex: str  # the pattern's text; `pattern` compiles it (re.S) when it is first tried
     causes: tuple[str, ...]  # cause ids (CONTRACTS.md), most likely first
     explanation: str  # what the record means, in general words
     origin: str  # where the text comes from in the program's source
     anchored: bool = True  # match at the start of the message, not anywhere in it
     said: str = ""  # what the record says, in a few words ("the upstream did not answer")
     template: str = ""  # the explanation with {the upstream} where the program fits
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[str]:
+        # A diagnosis tries a handful of the catalogue's patterns; compiling all of them
+        # when the module loads cost more than classifying its records.
+        return re.compile(self.regex, re.S)
 
     def explained(self, program: str | None = None) -> str:
         """The explanation, naming the program behind the address when it is known."""
@@ -98,8 +104,8 @@ class Signature:
 
 def _sig(name: str, log: str, regex: str, causes: tuple[str, ...], explanation: str,
          origin: str, anchored: bool = True, said: str = "") -> Signature:
-    return Signature(name, log, re.compile(regex, re.S), causes, name_program(explanation),
-                     origin, anchored, said, explanation)
+    return Signature(name, log, regex, causes, name_program(explanation), origin, anchored,
+                     said, explanation)
 
 
 _CONNECT = r"connect\(\) (?:to (?P<peer>\S+) )?failed"
@@ -652,29 +658,38 @@ def parse_header(text: str) -> Record | None:
 # Lines that lost their date on the way: pasted as "[error] 191#0: *82 ...", "error] ..."
 # (the bracket cut off) or "*82 ..."; PHP-FPM's children write "WARNING: ..." and its
 # syslog output "[WARNING] ..." (zlog.c), and journald or a container adds its own time.
-HEADERLESS_NGINX = re.compile(
+# Only pasted text lacks its date: these are compiled when such text first comes.
+HEADERLESS_NGINX = (
     r"^\[?(?P<level>debug|info|notice|warn|error|crit|alert|emerg)\] "
-    r"(?P<pid>\d+)#(?P<tid>\d+): (?:\*(?P<conn>\d+) )?(?P<message>.*)$", re.S | re.I)
-CONNECTION_ONLY = re.compile(r"^\*(?P<conn>\d+) (?P<message>.*)$", re.S)
-HEADERLESS_PHPFPM = re.compile(
+    r"(?P<pid>\d+)#(?P<tid>\d+): (?:\*(?P<conn>\d+) )?(?P<message>.*)$")
+CONNECTION_ONLY = r"^\*(?P<conn>\d+) (?P<message>.*)$"
+HEADERLESS_PHPFPM = (
     r"^(?:\[(?P<level>DEBUG|NOTICE|WARNING|ERROR|ALERT)\]|"
     r"(?P<child_level>DEBUG|NOTICE|WARNING|ERROR|ALERT):) "
-    r"(?:(?:pid (?P<pid>\d+), )?\w+\(\), line \d+: )?(?P<message>.*)$", re.S)
+    r"(?:(?:pid (?P<pid>\d+), )?\w+\(\), line \d+: )?(?P<message>.*)$")
+
+
+@functools.cache
+def _headerless() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """HEADERLESS_NGINX, CONNECTION_ONLY and HEADERLESS_PHPFPM, compiled."""
+    return (re.compile(HEADERLESS_NGINX, re.S | re.I), re.compile(CONNECTION_ONLY, re.S),
+            re.compile(HEADERLESS_PHPFPM, re.S))
 
 
 def parse_headerless(text: str) -> Record | None:
     """The record's level and pid when it starts like a record whose date was lost."""
-    if m := HEADERLESS_NGINX.match(text):
+    headerless_nginx, connection_only, headerless_phpfpm = _headerless()
+    if m := headerless_nginx.match(text):
         rec = Record(text, "nginx", None, m["level"].lower(), m["message"])
         rec.fields["pid"] = int(m["pid"])
         if m["conn"]:
             rec.fields["connection"] = int(m["conn"])
         return rec
-    if m := CONNECTION_ONLY.match(text):
+    if m := connection_only.match(text):
         rec = Record(text, "nginx", None, None, m["message"])
         rec.fields["connection"] = int(m["conn"])
         return rec
-    if m := HEADERLESS_PHPFPM.match(text):
+    if m := headerless_phpfpm.match(text):
         rec = Record(text, "php-fpm", None, m["level"] or m["child_level"], m["message"])
         if m["pid"]:
             rec.fields["pid"] = int(m["pid"])
@@ -692,23 +707,27 @@ _ANY_HEADER = re.compile("|".join(
     for p in (NGINX_HEADER, PHPFPM_HEADER, PHP_HEADER, NGINX_STDERR_HEADER)))
 
 
-_ANY_HEADERLESS = re.compile("|".join(
-    f"(?:{_plain(p.pattern.split('(?P<message>')[0])})"
-    for p in (HEADERLESS_NGINX, CONNECTION_ONLY, HEADERLESS_PHPFPM)), re.I)
+@functools.cache
+def _any_headerless() -> re.Pattern[str]:
+    return re.compile("|".join(
+        f"(?:{_plain(p.split('(?P<message>')[0])})"
+        for p in (HEADERLESS_NGINX, CONNECTION_ONLY, HEADERLESS_PHPFPM)), re.I)
 
 
 def is_record_start(text: str, lenient: bool = False) -> bool:
     """Whether the text starts a record; `lenient` also counts a start without its date."""
     if _ANY_HEADER.match(text) is not None:
         return True
-    return lenient and _ANY_HEADERLESS.match(text) is not None
+    return lenient and _any_headerless().match(text) is not None
 
 
-# A dated header anywhere in a line: where reading picks up again after binary garbage,
-# the NUL run that copytruncate rotation leaves, or a torn write.
-_HEADER_INSIDE = re.compile("|".join(
-    f"(?:{_plain(p.pattern.split('(?P<message>')[0]).removeprefix('^')})"
-    for p in (NGINX_HEADER, PHPFPM_HEADER, PHP_HEADER)))
+@functools.cache
+def _header_inside() -> re.Pattern[str]:
+    """A dated header anywhere in a line: where reading picks up again after binary
+    garbage, the NUL run that copytruncate rotation leaves, or a torn write."""
+    return re.compile("|".join(
+        f"(?:{_plain(p.pattern.split('(?P<message>')[0]).removeprefix('^')})"
+        for p in (NGINX_HEADER, PHPFPM_HEADER, PHP_HEADER)))
 
 
 def resync(text: str) -> tuple[str, str]:
@@ -719,7 +738,7 @@ def resync(text: str) -> tuple[str, str]:
     nul = text.rfind("\x00") + 1  # no record runs on past a NUL: look after the last one
     if not nul and is_record_start(text):
         return "", text
-    m = _HEADER_INSIDE.search(text, nul)
+    m = _header_inside().search(text, nul)
     if m is None or m.start() == 0:
         return "", text
     return text[:m.start()], text[m.start():]
@@ -728,7 +747,7 @@ def resync(text: str) -> tuple[str, str]:
 def _at_start(sig: Signature, log: str | None) -> bool:
     """Whether the pattern is tried at the message's start only. One that begins with
     ".*" finds the same anywhere: searching it from every position is quadratic."""
-    return (sig.anchored and log is not None) or sig.pattern.pattern.startswith(".*")
+    return (sig.anchored and log is not None) or sig.regex.startswith(".*")
 
 
 @functools.cache
@@ -739,29 +758,36 @@ def _prefilter(log: str | None, ignore_case: bool = False) -> re.Pattern[str]:
     for sig in SIGNATURES:
         if log is not None and sig.log not in (log, "php"):
             continue
-        body = _plain(sig.pattern.pattern)
+        body = _plain(sig.regex)
         parts.append(f"(?:{body})" if _at_start(sig, log) else f"(?:.*?(?:{body}))")
     return re.compile("|".join(parts), re.S | (re.I if ignore_case else 0))
 
 
 @functools.cache
 def _case_blind(sig: Signature) -> re.Pattern[str]:
-    return re.compile(sig.pattern.pattern, re.S | re.I)
+    return re.compile(sig.regex, re.S | re.I)
 
 
 @functools.cache
-def _gated() -> tuple[tuple[Signature, tuple[str, ...] | None], ...]:
-    """Each signature with its needles (log_needles), in catalogue order."""
-    return tuple((sig, needles(sig.pattern.pattern, re.S)) for sig in SIGNATURES)
+def _needles_of(sig: Signature) -> tuple[str, ...] | None:
+    return needles(sig.regex, re.S)
+
+
+@functools.cache
+def _gated(log: str | None) -> tuple[tuple[Signature, tuple[str, ...] | None], ...]:
+    """The signatures that may apply to a record of `log` (every one for None), each with
+    its needles (log_needles), in catalogue order."""
+    return tuple((sig, _needles_of(sig)) for sig in SIGNATURES
+                 if log is None or sig.log in (log, "php"))
 
 
 @functools.cache
 def all_needles() -> tuple[str, ...] | None:
     """Every needle of the catalogue (None when a pattern has none): a text that holds
     none of them matches no signature, with or without regard to case."""
-    if any(found is None for _sig, found in _gated()):
+    if any(found is None for _sig, found in _gated(None)):
         return None
-    return tuple(dict.fromkeys(n for _sig, found in _gated() for n in found or ()))
+    return tuple(dict.fromkeys(n for _sig, found in _gated(None) for n in found or ()))
 
 
 def _context_fields(message: str) -> tuple[str, dict[str, Any]]:
@@ -854,17 +880,27 @@ def recognises(text: str, lenient: bool = False) -> bool:
 MAX_MATCH_CHARS = 4096
 
 
+# The prefilter takes milliseconds to compile: a diagnosis, which reads a few records,
+# turns away the ones no pattern matches by the needles alone; a log being explained has
+# thousands, and the records after these go through the prefilter first. (Either way the
+# catalogue's first pattern that matches names the record.)
+PREFILTER_AFTER = 64
+_unfiltered: dict[tuple[str | None, bool], int] = {}
+
+
 def _match(rec: Record, ignore_case: bool) -> bool:
     """Find the record's signature (the first of the catalogue that matches)."""
     message = rec.message[:MAX_MATCH_CHARS]
-    if _prefilter(rec.log, ignore_case).match(message) is None:
+    kind = (rec.log, ignore_case)
+    seen = _unfiltered.get(kind, 0)
+    if seen < PREFILTER_AFTER and message.isascii():  # the needles below gate ASCII text
+        _unfiltered[kind] = seen + 1
+    elif _prefilter(rec.log, ignore_case).match(message) is None:
         return False
     # A pattern is tried only when its needles are in the text (log_needles): a substring
     # search costs less than the pattern's search. Needles are lower-cased: ASCII only.
     lowered = message.lower() if message.isascii() else None
-    for sig, found in _gated():
-        if rec.log is not None and sig.log not in (rec.log, "php"):
-            continue
+    for sig, found in _gated(rec.log):
         if lowered is not None and found is not None and not any(n in lowered for n in found):
             continue
         pattern = _case_blind(sig) if ignore_case else sig.pattern

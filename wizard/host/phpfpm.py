@@ -7,6 +7,8 @@ Pool settings come from two sources, merged:
 - `php-fpmX.Y -tt -y CONF` (PHP-FPM's own test, which prints the effective settings with
   defaults and units resolved): trusted over our reading when it succeeds. As non-root it
   usually fails (it opens the error log), which is why the ini reading is always done.
+  It runs (with `-i`) only for a PHP-FPM that runs or that nginx passes requests to
+  (tests_matter): for any other, the ini files say all the diagnosis uses.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from wizard.host.distro_layouts import (
     fpm_service,
 )
 from wizard.host.facts import Facts, fact
+from wizard.host.nginx_part import config_part, read_cleanly
 from wizard.host.phpfpm_quiet_test import quiet_config
 from wizard.host.processes import named
 
@@ -316,6 +319,25 @@ def _max_execution_time(binary: str | None, conf: str) -> float | None:
     return parse_seconds(value) if value is not None else None
 
 
+# PHP-FPM's own runs (`-tt`, `-i`) each start PHP: tens of milliseconds that every fact
+# reading PHP-FPM's pools or logs waits for. They tell about a PHP-FPM that runs or that
+# nginx passes requests to; for one that does neither, the ini files say what matters.
+NOT_TESTED = "not run: no PHP-FPM runs and nginx passes nothing to FastCGI"
+
+
+def tests_matter(facts: Facts, masters: list[dict[str, Any]]) -> bool:
+    """Whether PHP-FPM's own runs are worth their time: it runs, a practice sandbox has
+    one, or nginx's config passes anything to FastCGI (or could not be read to tell).
+    Reads nginx's config when no PHP-FPM runs (not its test: it need not wait for that);
+    the nginx fact must never read this one."""
+    if masters or facts.options.practice:
+        return True
+    nginx = config_part(facts)
+    if not nginx or not (nginx.get("parse_ok") or read_cleanly(nginx)):
+        return True
+    return any(p.get("kind") == "fastcgi" for p in nginx.get("passes") or [])
+
+
 def _test(binary: str | None, conf: str, names_its_log: bool = False) -> dict[str, Any]:
     """`php-fpm -tt`; `names_its_log`: the config sets error_log, so the test may read
     it through a wrapper that leaves that log alone (phpfpm_quiet_test.py)."""
@@ -380,11 +402,16 @@ def _pool_record(name: str, raw: dict[str, Any], effective: dict[str, str | None
 
 
 def _config_facts(conf: str, binary: str | None, workers: dict[str, list[int]],
-                  errors: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
-    """Pools, test result and logs of one PHP-FPM config; `workers` by pool name."""
+                  errors: list[str], tested: bool = True,
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """Pools, test result and logs of one PHP-FPM config; `workers` by pool name.
+    `tested` False (tests_matter): `-tt` runs only to learn where a config that names no
+    error_log logs (PHP-FPM's default, which its output resolves)."""
     service = service_name(conf, binary)
     parsed = parse_fpm_config(conf, errors)
-    test = _test(binary, conf, names_its_log="error_log" in parsed["global"])
+    names_its_log = "error_log" in parsed["global"]
+    test: dict[str, Any] = _test(binary, conf, names_its_log) \
+        if tested or not names_its_log else {"ok": None, "output": "", "reason": NOT_TESTED}
     full = test.pop("full", "")
     effective = parse_test_output(full) if test["ok"] else {}
     if test.pop("quiet", False):  # the wrapper's error_log; the config's own is parsed
@@ -429,12 +456,14 @@ def phpfpm_facts(facts: Facts) -> dict[str, Any]:
     # master of another config is still the pool nginx's fastcgi_pass names.
     confs += [conf for conf in _default_confs() if conf not in confs]
     exes = {m["conf"]: _exe(m["pid"]) for m in masters}
+    tested = bool(confs) and tests_matter(facts, masters)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="phpfpm-i") as pool:
-        # `php-fpm -i` (the primary config's max_execution_time) runs while `-tt` does.
+        # `php-fpm -i` (the primary config's max_execution_time) runs while `-tt` does;
+        # untested, php.ini says it.
         met = pool.submit(contextvars.copy_context().run, _max_execution_time,
-                          binary_for(confs[0], binaries, exes.get(confs[0])), confs[0]
-                          ) if confs else None
-        found = _configs_facts(confs, binaries, exes, masters, workers)
+                          binary_for(confs[0], binaries, exes.get(confs[0])) if tested
+                          else None, confs[0]) if confs else None
+        found = _configs_facts(confs, binaries, exes, masters, workers, tested)
     configs, pools, error_logs, errors = found
     primary = configs[0] if configs else None
     memory = psutil.virtual_memory()
@@ -460,6 +489,7 @@ def phpfpm_facts(facts: Facts) -> dict[str, Any]:
 
 def _configs_facts(confs: list[str], binaries: list[str], exes: dict[str, str | None],
                    masters: list[dict[str, Any]], workers: dict[tuple[int, str], list[int]],
+                   tested: bool = True,
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], list[str]]:
     """(configs, pools, error logs, errors) of every PHP-FPM config found."""
     errors: list[str] = []
@@ -473,7 +503,7 @@ def _configs_facts(confs: list[str], binaries: list[str], exes: dict[str, str | 
             if ppid in pids:
                 own.setdefault(name, []).extend(worker_pids)
         info, conf_pools, logs = _config_facts(
-            conf, binary_for(conf, binaries, exes.get(conf)), own, errors)
+            conf, binary_for(conf, binaries, exes.get(conf)), own, errors, tested)
         info["running"] = any(m["conf"] == conf for m in masters)
         configs.append(info)
         pools.extend(conf_pools)
