@@ -31,6 +31,7 @@ from wizard.host.nginx_directive import Directive
 from wizard.host.nginx_directive import IncludeMark as _IncludeMark
 from wizard.host.nginx_tree import follows_installed_crossplane, read_tree
 from wizard.host.nginx_values import parse_size, parse_time
+from wizard.host.shared_keys import RecordShape
 
 MAX_CONF_BYTES = 16 * 1024 * 1024
 FRESH_SECONDS = 2.0  # a parse of files changed more recently than this is not kept
@@ -477,6 +478,9 @@ def _walk_locations(block: Directive, effect: InEffect, location: str | None,
             yield from _walk_locations(d, effect.inner(d), name)
 
 
+_PASS = RecordShape("nginx_pass")  # 15,000 passes on a big host: one key table
+
+
 def passes(root: list[Directive], prefix: str | None, upstream_names: set[str],
            same: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
     same = {} if same is None else same
@@ -496,14 +500,14 @@ def passes(root: list[Directive], prefix: str | None, upstream_names: set[str],
                 parsed = targets.get((kind, target))
                 if parsed is None:
                     parsed = targets[kind, target] = parse_target(kind, target, upstream_names)
-                found.append({
+                found.append(_PASS.make({
                     "kind": kind, "target": target, **parsed,
                     "server_index": index, "server_names": names,
                     "location": sys.intern(location) if location is not None else None,
                     "root": effect.root(prefix),
                     "file": d.file, "line": d.line,
                     "settings": _settings_of(kind, effect, same),
-                })
+                }))
     return found
 
 

@@ -28,6 +28,7 @@ from wizard.host import fastcgi
 from wizard.host.facts import Facts, fact
 from wizard.host.nginx_part import config_part
 from wizard.host.phpfpm import pool_for_target
+from wizard.host.shared_keys import RecordShape
 
 PROBE_TIMEOUT = 3.0  # per step; nginx waits up to 60s, a diagnosis should not
 TLS_SCHEMES = ("https", "grpcs", "suwsgi")
@@ -475,22 +476,13 @@ def _probe_key(target: dict[str, Any]) -> tuple[Any, ...]:
     return (*(target.get(k) for k in _PROBED), *(settings.get(k) for k in _TLS_SETTINGS))
 
 
-class _Entry:
-    """Lends its instance dict: CPython keeps the attribute dicts of one class's instances
-    with one shared key table (PEP 412), so 20,000 probe entries of ~30 keys take ~370-440
-    bytes each instead of ~850-1,200 (3.9-3.13). Attributes set one by one share the table
-    on every version; dict.update shares it only from 3.11. A dict whose keys come in
-    another order simply gets a table of its own."""
-
-    def __init__(self, fields: dict[str, Any]) -> None:
-        for name, value in fields.items():
-            setattr(self, name, value)
+_PROBE_ENTRY = RecordShape("probe")
 
 
 def _as_probe_of(result: dict[str, Any], place: tuple[Any, ...] | None = None
                  ) -> dict[str, Any]:
     """A probe's result, placed at a pass that names its address (None: where it was probed)."""
-    entry: dict[str, Any] = _Entry(result).__dict__
+    entry = _PROBE_ENTRY.make(result)
     if place is not None:
         entry["pass_index"], entry["file"], entry["line"], entry["server_index"] = place
     return entry
