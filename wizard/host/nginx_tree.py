@@ -174,11 +174,7 @@ class _Reader:
             if directive == "include":
                 named = self._named_after(made, named)
             if term == "{":
-                inner = enter_block_ctx({"directive": directive}, ctx)
-                if directive != "include":
-                    made.block = self._parse_plain(statements, ctx=inner)
-                else:
-                    self._dropped(self._parse_plain, statements, inner)
+                self._open_block(made, ctx, self._parse_plain, statements)
             parsed.append(made)
         return parsed
 
@@ -216,11 +212,7 @@ class _Reader:
             if directive == "include":
                 named = self._named_after(made, named)
             if token == "{" and not quoted:
-                inner = enter_block_ctx({"directive": directive}, ctx)
-                if directive != "include":
-                    made.block = self._parse_tokens(tokens, ctx=inner)
-                else:
-                    self._dropped(self._parse_tokens, tokens, inner)
+                self._open_block(made, ctx, self._parse_tokens, tokens)
             parsed.append(made)
             parsed.extend(Directive("#", [], self.file, line) for _ in range(comments))
         return parsed
@@ -286,10 +278,15 @@ class _Reader:
             indices.append(self.included[fname])
         return IncludeMark(indices, self.file, line)
 
-    def _dropped(self, parse: Callable[..., list[Directive]], source: Iterator[Any],
-                 ctx: Context) -> None:
-        """Read an include's block and drop it: its includes still count, but neither it
-        nor the folders it names stay, as the conversion of crossplane's payload did."""
+    def _open_block(self, made: Directive, ctx: Context,
+                    parse: Callable[..., list[Directive]], source: Iterator[Any]) -> None:
+        """The block after a statement's `{`, read by the parser of its file. An include's
+        block is read and dropped: its includes still count, but neither it nor the
+        folders it names stay, as the conversion of crossplane's payload did."""
+        inner = enter_block_ctx({"directive": made.name}, ctx)
+        if made.name != "include":
+            made.block = parse(source, ctx=inner)
+            return
         kept, self.folders = self.folders, {}
-        parse(source, ctx=ctx)
+        parse(source, ctx=inner)
         self.folders = kept
