@@ -225,6 +225,7 @@ def _diagnose(args: argparse.Namespace, session: Session, stop: OrderlyStop) -> 
     from wizard.engine.facts_source import save_snapshot
     from wizard.engine.failing_addresses import failing_addresses, report_line
     from wizard.engine.report import build_report, exit_code, render
+    from wizard.redact import redact_data, redact_text
 
     options, facts = session.facts.options, session.facts
     session.prefetch()
@@ -245,10 +246,11 @@ def _diagnose(args: argparse.Namespace, session: Session, stop: OrderlyStop) -> 
     if not args.fix:
         if saved:
             report["transcript"] = saved
-        sys.stdout.write(render(report, args.format))
+        # What diagnose prints goes into tickets and chats: secrets out, as in the records.
+        sys.stdout.write(render(redact_data(report), args.format))
         line = report_line(seen or [], markdown=args.format == "markdown")
         if line and args.format != "json":
-            sys.stdout.write(f"\n{line}\n")
+            sys.stdout.write(f"\n{redact_text(line)}\n")
         code = exit_code(report)
     return code
 
