@@ -25,7 +25,7 @@ ProviderFn = Callable[["Facts"], Any]
 PROVIDERS: dict[str, ProviderFn] = {}
 # Facts that hand a part of another fact to its readers sooner (nginx's config before its
 # test), by the fact they are part of: the whole fact is in a snapshot, so these are not
-# saved again, and the commands they run are recorded as the whole fact's.
+# saved again (nor need they be JSON), and what they run or fail on is the whole fact's.
 PART_OF: dict[str, str] = {}
 SNAPSHOT_FORMAT = 1
 
@@ -62,7 +62,7 @@ def _call(provider: ProviderFn, facts: Facts, name: str) -> tuple[Any, str | Non
     except FactUnavailable as exc:
         return None, str(exc)
     except Exception as exc:  # a provider bug must become a reason, not a crash
-        return None, f"gathering {name} failed: {type(exc).__name__}: {exc}"
+        return None, f"gathering {PART_OF.get(name, name)} failed: {type(exc).__name__}: {exc}"
 
 
 class Facts:
