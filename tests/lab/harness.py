@@ -40,6 +40,8 @@ from typing import Any
 
 import psutil
 
+from wizard.practice.templates import HTTP_IN_PREFIX
+
 NGINX_BIN = "/usr/sbin/nginx"
 PHPFPM_BIN = "/usr/sbin/php-fpm8.2"
 LAB_USER = "www-data"
@@ -82,18 +84,8 @@ fastcgi_param  SERVER_NAME        $server_name;
 fastcgi_param  REDIRECT_STATUS    200;
 """
 
-# The first lines of every lab config's http block: its logs and temp files stay in the
-# lab's own prefix (a format template: {prefix}).
-HTTP_IN_PREFIX = """\
-    access_log {prefix}/logs/access.log;
-    client_body_temp_path {prefix}/tmp/body;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    proxy_temp_path {prefix}/tmp/proxy;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    default_type text/plain;
-"""
-
+# HTTP_IN_PREFIX (the first lines of the http block: logs and temp files in the lab's
+# own prefix) is the practice sandbox's, so the two cannot drift apart.
 NGINX_TEMPLATE = """\
 {user_line}
 worker_processes 1;

@@ -7,6 +7,18 @@ Placeholders are `{name}` for str.format; nginx's own braces are doubled in the 
 
 from __future__ import annotations
 
+# The first lines of an http block whose logs and temp files stay in the sandbox's own
+# prefix (also what the test labs use: tests/lab/harness.py).
+HTTP_IN_PREFIX = """\
+    access_log {prefix}/logs/access.log;
+    client_body_temp_path {prefix}/tmp/body;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    proxy_temp_path {prefix}/tmp/proxy;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    default_type text/plain;
+"""
+
 NGINX_CONF = """\
 {user_line}
 worker_processes 1;
@@ -18,13 +30,7 @@ events {{
 }}
 
 http {{
-    access_log {prefix}/logs/access.log;
-    client_body_temp_path {prefix}/tmp/body;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    proxy_temp_path {prefix}/tmp/proxy;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    default_type text/plain;
+""" + HTTP_IN_PREFIX + """\
     types {{ text/html html; }}
 {http_extra}
 
