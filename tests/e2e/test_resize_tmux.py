@@ -14,11 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.pane import Pane
+from tests.e2e.recorded_walk import FLOW, REPO, SNAPSHOT, walk_to_nginx_evidence
 from tests.support import require
 
-REPO = Path(__file__).resolve().parents[2]
-FLOW = REPO / "tests" / "tui" / "flows" / "tui-test.yaml"
-SNAPSHOT = REPO / "tests" / "tui" / "data" / "nginx-stopped.json"
 NOTICE = "terminal too small: need 80x24, have"
 REQUEST_WAITS = 30.0  # the check cut at --check-timeout, and the rest of the walk
 
@@ -59,14 +57,7 @@ def test_shrinking_on_the_walk_screen_keeps_the_step_and_its_evidence(
         pane: Pane, tmp_path: Path) -> None:
     start(pane, tmp_path, "--flow", str(FLOW), "--from-snapshot", str(SNAPSHOT))
     pane.wait_for("Fix: Start nginx")
-    pane.keys("Enter")
-    pane.wait_for("nginx 1.22.1 | conf /etc/nginx/nginx.conf")
-    pane.keys("Enter")
-    pane.wait_for("Answer with 1-2")
-    pane.keys("k")
-    pane.wait_for("nginx is not running, so nothing answers")
-    pane.keys("v")
-    before = pane.wait_for("process: no process named nginx: master")
+    before = walk_to_nginx_evidence(pane)
 
     shrink_and_grow(pane)
 

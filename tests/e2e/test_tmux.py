@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.pane import Pane
+from tests.e2e.recorded_walk import FLOW, REPO, SNAPSHOT, walk_to_nginx_evidence
 from tests.support import require
 
-REPO = Path(__file__).resolve().parents[2]
-FLOW = REPO / "tests" / "tui" / "flows" / "tui-test.yaml"
-SNAPSHOT = REPO / "tests" / "tui" / "data" / "nginx-stopped.json"
+
 @pytest.fixture(params=["xterm-256color", "linux"])
 def pane(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pane]:
     require(shutil.which("tmux") is not None, "tmux is not installed (apt-get install tmux)")
@@ -37,14 +36,7 @@ def test_walk_to_the_finding_in_a_real_terminal(pane: Pane, tmp_path: Path) -> N
     # the answer first, with no key pressed: the cause and its fix one key away
     screen = pane.wait_for("Fix: Start nginx")
     assert "1. nginx is not running" in screen and "f or 1" in screen, screen
-    pane.keys("Enter")  # then the walk, step by step
-    pane.wait_for("nginx 1.22.1 | conf /etc/nginx/nginx.conf")
-    pane.keys("Enter")
-    pane.wait_for("Answer with 1-2")
-    pane.keys("k")
-    pane.wait_for("nginx is not running, so nothing answers")
-    pane.keys("v")
-    screen = pane.wait_for("process: no process named nginx: master")
+    screen = walk_to_nginx_evidence(pane)  # then the walk, step by step
     assert "[!!] Is nginx running?" in screen
     if "TERM=linux" in pane.tmux("show-environment", "-t", "wiz", "TERM"):
         assert screen.isascii(), "the Linux console cannot show every Unicode glyph"
