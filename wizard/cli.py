@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import shlex
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -17,6 +15,7 @@ from wizard.cli_practice import add_practice_command
 from wizard.cli_sessions import add_resume_option, add_sessions_command
 from wizard.engine.exit_codes import EXIT_INCOMPLETE, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
 from wizard.engine.shutdown import OrderlyStop, StopRequested, echo, exit_status, say
+from wizard.gc_pause import gc_paused
 from wizard.options import Options, parse_duration
 
 # Only what parsing the command line needs is imported above: each command imports its
@@ -184,25 +183,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     return cmd_tui(args)
 
 
-@contextlib.contextmanager
-def _loading() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while the engine, the flow, the checks and
-    the fact providers load: objects that live as long as the process and form no garbage,
-    which it walked some sixty times over (about a tenth of a short diagnosis's CPU time).
-    Then they are frozen (moved where its collections do not look, as gc_pause does for
-    nginx's config), and it runs again for what the diagnosis itself allocates."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
-
-
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    with _loading():
+    # The engine, the flow, its checks and the fact providers live as long as the process
+    # and form no garbage: the collector walked them some sixty times over (a tenth of a
+    # short diagnosis's CPU) until paused while they load, and frozen after (gc_pause.py).
+    with gc_paused():
         from wizard.engine.facts_source import open_facts
         from wizard.engine.runner import Session
         from wizard.flow.library import find_flow
@@ -212,7 +197,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     with OrderlyStop() as stop:  # SIGTERM, SIGHUP, SIGINT: see engine/shutdown.py
         session: Session | None = None
         try:
-            with _loading():
+            with gc_paused():
                 flow = find_flow(options.flow, options.flow_dirs)
                 facts = open_facts(options, args.from_snapshot)
                 session = Session(flow, facts, check_timeout=args.check_timeout)

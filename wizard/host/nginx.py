@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from wizard.gc_pause import gc_paused
 from wizard.host.distro_layouts import layout_named
 from wizard.host.facts import Facts, fact
-from wizard.host.gc_pause import gc_paused
 from wizard.host.nginx_config import ParsedConfig, parse_config, summarize
 from wizard.host.nginx_discover import (
     BuildInfo,

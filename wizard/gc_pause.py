@@ -10,6 +10,7 @@ such a host). So when the pause ends, `gc.freeze()` moves every object that exis
 the permanent generation, which collections skip. Nothing is leaked by it: these objects
 form no cycles, so reference counting still frees them when the session drops them.
 Threads may pause it at the same time: it runs again when the last of them is done.
+`diagnose` pauses it the same way while the engine and its modules load.
 """
 
 from __future__ import annotations
