@@ -8,11 +8,12 @@ unfinished. `export` renders one as Markdown for a ticket or a post-mortem.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from wizard.private_file import write_private
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -77,9 +78,7 @@ def _write(text: str, output: str | None) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     try:
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        write_private(output, text)
     except OSError as exc:
         print(f"nginx-502-wizard: cannot write {output}: {exc.strerror or exc}",
               file=sys.stderr)

@@ -21,7 +21,7 @@ LAYER = {
     "log_needles": 6, "log_reader": 6,
     "redact": 6, "safe_text": 6,
     "compat": 6,  # stand-ins for names newer than Python 3.9
-    "gc_pause": 6,
+    "gc_pause": 6, "private_file": 6,
 }
 USER_INTERFACES = {"cli", "cli_sessions", "cli_practice", "cli_flows", "tui"}
 

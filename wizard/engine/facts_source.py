@@ -8,12 +8,12 @@ mean the same in both, and neither reaches past the engine into wizard.host.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from wizard.host.facts import Facts, FactUnavailable
 from wizard.options import Options
+from wizard.private_file import write_private
 from wizard.redact import redact_data
 
 __all__ = ["Facts", "FactsFileError", "fact_or_reason", "open_facts", "save_snapshot"]
@@ -36,17 +36,12 @@ def open_facts(options: Options, snapshot: str | None = None) -> Facts:
         raise FactsFileError(f"{snapshot} is not a facts snapshot: {exc}") from None
 
 
-def _private(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
-
-
 def save_snapshot(facts: Facts, path: str) -> None:
     """Write the facts gathered so far as a snapshot `--from-snapshot` can replay, secrets
     redacted (a snapshot is made to go into a ticket or a test), and private (0600)."""
     text = json.dumps(redact_data(facts.to_snapshot()), indent=1) + "\n"
     try:
-        with open(path, "w", encoding="utf-8", opener=_private) as stream:
-            stream.write(text)
+        write_private(path, text)
     except OSError as exc:
         raise FactsFileError(f"cannot write {path}: {exc.strerror}") from None
 

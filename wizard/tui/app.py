@@ -574,6 +574,7 @@ class WizardApp(App[int]):
 
     def action_export(self) -> None:
         from wizard.engine.session_export import live_markdown
+        from wizard.private_file import write_private
         from wizard.tui.screens.summary import SummaryScreen
 
         if self.report is None or self.transcript_path is None:
@@ -581,8 +582,7 @@ class WizardApp(App[int]):
             return
         path = self.transcript_path.with_suffix(".md")
         try:
-            path.write_text(live_markdown(self.report, self.session), encoding="utf-8")
-            path.chmod(0o600)  # command output from a production host, like the transcript
+            write_private(path, live_markdown(self.report, self.session))
         except OSError as exc:
             self.notify(f"Markdown not written: {exc.strerror or exc}", severity="error",
                         markup=False)
