@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 DEADLINE = 20.0
@@ -11,8 +12,10 @@ POLL = 0.05  # the poll interval of a wait with a deadline, not a synchronisatio
 
 
 class Pane:
-    def __init__(self, socket: str, status_file: Path) -> None:
-        self.socket = socket
+    def __init__(self, name: str, status_file: Path) -> None:
+        # a server of its own per pane: a name reused right after `kill-server` can reach
+        # the old server while it exits, which takes the new session down with it
+        self.socket = f"{name}-{uuid.uuid4().hex[:8]}"
         self.status_file = status_file
 
     def tmux(self, *args: str) -> str:
@@ -33,7 +36,15 @@ class Pane:
             if needle in screen:
                 return screen
             time.sleep(POLL)
-        raise AssertionError(f"{needle!r} not on screen within {seconds}s:\n{self.text()}")
+        raise AssertionError(f"{needle!r} not on screen within {seconds}s"
+                             f" ({self._ended()}):\n{self.text()}")
+
+    def _ended(self) -> str:
+        if self.status_file.exists() and self.status_file.read_text().strip():
+            return f"the wizard exited with {self.status_file.read_text().strip()}"
+        if not self.tmux("list-sessions"):
+            return "the tmux session is gone"
+        return "the wizard is still running"
 
     def wait_exit(self) -> str:
         """The wizard's exit status, written by the wrapper shell when it ends."""
