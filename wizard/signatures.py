@@ -144,15 +144,17 @@ SIGNATURES: tuple[Signature, ...] = (
          'ngx_event_connect.c: "connect() to %V failed" with ECONNREFUSED',
          said="nothing accepts connections on the socket of {the upstream}"),
     _sig("upstream_socket_backlog_full", "nginx",
-         _UNIX_CONNECT + r" \(\d+: Resource temporarily unavailable\)",
+         _UNIX_CONNECT + r" \(\d+: (?:Resource temporarily unavailable|Operation would block)\)",
          ("php_fpm_saturated", "resource_exhaustion"),
          "The connection queue on the socket of {the backend} is full (Linux answers EAGAIN "
          "instead of 'refused'): every worker is busy and the waiting list (listen.backlog) "
          "overflowed.",
-         'ngx_event_connect.c: "connect() to %V failed" with EAGAIN (Linux, unix sockets)',
+         'ngx_event_connect.c: "connect() to %V failed" with EAGAIN (Linux, unix sockets; '
+         'musl, as on Alpine, words it "Operation would block")',
          said="the connection queue on the socket of {the upstream} is full"),
     _sig("upstream_refused", "nginx",
-         _CONNECT + r" \(\d+: Connection refused\)" + _UPSTREAM_WHILE,
+         # a refused non-blocking connect can surface at the first read (recv() failed)
+         r"(?:" + _CONNECT + "|" + _IO + r") \(\d+: Connection refused\)" + _UPSTREAM_WHILE,
          ("php_fpm_down", "upstream_down", "upstream_address_mismatch", "firewall_blocking"),
          "Nothing listens on the address and port of {the upstream}: {the backend} is down, "
          "listens on another address, or a firewall rejects the connection.",
@@ -191,7 +193,7 @@ SIGNATURES: tuple[Signature, ...] = (
          said="the system forbade nginx to connect to {the upstream}"),
     _sig("upstream_timed_out_connecting", "nginx",
          r"(?:upstream timed out|" + _CONNECT + r") \(\d+: Connection timed out\)"
-         r".* while connecting to upstream",
+         r".* while (?:connecting to upstream|SSL handshaking to upstream)",
          ("upstream_timeout", "firewall_blocking", "upstream_down"),
          "{The upstream} never answered the connection attempt within proxy/fastcgi_connect_"
          "timeout: a firewall silently drops the packets, or the host is down or overloaded.",
@@ -303,6 +305,15 @@ SIGNATURES: tuple[Signature, ...] = (
          'ngx_event_openssl.c: "SSL_do_handshake() failed", '
          '"peer closed connection in SSL handshake"',
          said="the TLS handshake with {the upstream} failed"),
+    _sig("upstream_tls_broken", "nginx",
+         r"SSL_(?:read|write|shutdown)\(\) failed \(SSL:[^)]*\)" + _UPSTREAM_WHILE,
+         ("upstream_closed", "upstream_tls"),
+         "The TLS connection to {the upstream} broke after the handshake: {the upstream} "
+         "closed it without ending TLS properly (OpenSSL 3 calls this 'unexpected eof'), "
+         "or the data it sent was not valid TLS.",
+         'ngx_event_openssl.c: "SSL_read() failed" / "SSL_write() failed" with an OpenSSL '
+         "error",
+         said="the TLS connection to {the upstream} broke"),
     # -- nginx: names (ngx_resolver.c, ngx_http_upstream.c, ngx_parse_url) --
     _sig("upstream_host_not_found", "nginx",
          r"(?<!\S)(?P<name>\S+) could not be resolved \(\d+: [^)]*\)",
@@ -390,11 +401,20 @@ SIGNATURES: tuple[Signature, ...] = (
          'ngx_connection.c: "%ui worker_connections are not enough"',
          said="nginx ran out of worker_connections"),
     _sig("too_many_open_files", "nginx",
-         r".*\(\d+: Too many open files(?: in system)?\)",
+         # ENFILE reads "File table overflow" in musl (Alpine)
+         r".*\(\d+: (?:Too many open files(?: in system)?|File table overflow)\)",
          ("resource_exhaustion",),
          "nginx hit the open-files limit (worker_rlimit_nofile / ulimit -n / fs.file-max).",
          'ngx_event_accept.c: "accept4() failed" with EMFILE; "socket() failed" with EMFILE',
          said="nginx hit the limit of open files"),
+    _sig("disk_full", "nginx",
+         r".*\(\d+: No space left on device\)",
+         ("resource_exhaustion",),
+         "A write failed because a disk (or its inodes) is full: nginx could not keep a "
+         "large answer of {the upstream} in a temporary file, or write its logs.",
+         'ngx_files.c: "pwrite() \\"%s\\" failed" with ENOSPC (temporary files of proxied '
+         "answers, logs)",
+         said="a disk is full"),
     _sig("nginx_bind_failed", "nginx",
          r"bind\(\) to (?P<peer>\S+) failed \(\d+: Address already in use\)",
          ("port_conflict",),
@@ -551,12 +571,30 @@ SIGNATURES: tuple[Signature, ...] = (
          'fpm_main.c: "FPM initialization failed"',
          said="PHP-FPM failed to start"),
     _sig("phpfpm_config_invalid", "php-fpm",
-         r"(?:failed to open configuration file|No pool defined|\[[^\]]+:\d+\] unable to "
-         r"parse value|\[pool [^\]]+\] (?:pm\.\S+|user has not been defined|no listen address))",
+         # fpm_conf.c names the place of each mistake it parses as "[FILE:LINE] ..."
+         r"(?:failed to (?:open|load) configuration file|No pool defined|"
+         r"failed to post process the configuration|Unable to (?:include|globalize) .* at "
+         r"line \d+|Unable to open file '|Unable to create or open slowlog|"
+         r"failed to open error_log|"
+         r"\[[^\]\s]+:\d+\] (?:unable to parse value|value is NULL|unknown (?:entry|directive)|"
+         r"two includes|empty value|error while parsing|Misspelled|Array are not allowed|"
+         r"Unknown INI syntax|Unable to alloc|the parser for entry)|"
+         r"\[pool [^\]]+\] (?:pm\.\S+|user has not been defined|no listen address|"
+         r"the chroot path|please specify user and group other than root|failed to chdir\())",
          ("php_fpm_down",),
          "PHP-FPM's configuration is invalid, so it cannot start.",
-         'fpm_conf.c: "failed to open configuration file \'%s\'", "No pool defined..."',
+         'fpm_conf.c: "failed to load configuration file \'%s\'", "[%s:%d] unknown entry '
+         '\'%s\'", "No pool defined...", "failed to post process the configuration"',
          said="PHP-FPM's configuration is invalid"),
+    _sig("phpfpm_out_of_resources", "php-fpm",
+         r"(?:fork\(\) failed|.*: (?:Too many open files(?: in system)?|File table overflow|"
+         r"Cannot allocate memory|Out of memory|No space left on device) \(\d+\)$)",
+         ("resource_exhaustion", "php_fpm_down"),
+         "PHP-FPM could not start a worker or open a socket because the host ran out of "
+         "processes, memory, open files or disk space.",
+         'fpm_children.c: "fork() failed"; fpm_sockets.c: "failed to create new listening '
+         'socket: socket()" with EMFILE',
+         said="PHP-FPM ran out of processes, memory, open files or disk"),
     _sig("phpfpm_socket_owner_failed", "php-fpm",
          r"\[pool (?P<pool>[^\]]+)\] (?:failed to chown\(\) the socket|cannot get [ug]id for|"
          r"failed to (?:read|write) the ACL|cannot create ACL)",
