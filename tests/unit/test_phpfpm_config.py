@@ -160,6 +160,11 @@ def test_pool_matching_treats_var_run_as_run_and_bare_ports_as_any() -> None:
     assert phpfpm.pool_for_target(pools, None, "localhost", 9001)["name"] == "lo"
     assert phpfpm.pool_for_target(pools, None, "127.0.0.1", 9002) is None
     assert phpfpm.pool_for_target(pools, "/run/php/php8.1-fpm.sock", None, None) is None
+    # nginx reads `fastcgi_pass unix://run/php/...;` as '//run/php/...': the same file
+    assert phpfpm.pool_for_target(pools, "//run/php/php8.2-fpm.sock", None, None)["name"] \
+        == "www"
+    assert phpfpm.pool_for_target(pools, "//var/run/php/../php/php8.2-fpm.sock", None,
+                                  None)["name"] == "www"
 
 
 def _logs_into(folder: Path) -> None:

@@ -106,6 +106,7 @@ def test_a_socket_under_var_run_is_the_one_under_run(recorded: Callable[..., Fac
     listening = {"unix": [{"path": "/run/gunicorn.sock", "pid": 40, "process": "gunicorn"}]}
     facts = facts_of(recorded, listening, [GUNICORN])
     assert program_at(facts, socket="/var/run/gunicorn.sock") == "gunicorn"
+    assert program_at(facts, socket="//run/gunicorn.sock") == "gunicorn"  # unix://run/...
 
 
 def test_a_hidden_holder_names_nothing(recorded: Callable[..., Facts]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from wizard.checks.base import check
 from wizard.host.facts import Facts, FactUnavailable
 from wizard.host.mac import ACTIVE_MODES, domain
+from wizard.host.socket_path import canonical_socket
 from wizard.outcome import CIRCUMSTANTIAL, DIRECT, STRONG, CheckResult, Evidence, Status
 
 TCP_REFUSED = "upstream_connect_forbidden"  # signatures in wizard/signatures.py
@@ -76,8 +77,11 @@ def matches(record: dict[str, Any], event: dict[str, Any]) -> bool:
 def mode_explains(event: dict[str, Any], probes: list[dict[str, Any]]) -> bool:
     """The socket's owner and mode keep nginx's worker out: that is the 13."""
     socket = (event.get("fields") or {}).get("socket")
-    return bool(socket) and any(p.get("socket") == socket and p.get("worker_can_connect") is False
-                                for p in probes)
+    if not socket:
+        return False
+    wanted = canonical_socket(str(socket))
+    return any(p.get("socket") and canonical_socket(p["socket"]) == wanted
+               and p.get("worker_can_connect") is False for p in probes)
 
 
 def _when(epoch: float | None) -> str:

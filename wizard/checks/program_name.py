@@ -11,12 +11,12 @@ fall back to a description.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
 from wizard.host.facts import Facts
 from wizard.host.phpfpm import pool_for_target
+from wizard.host.socket_path import canonical_socket
 
 # (name people use, what the process name or a word of its command line starts with).
 # Servers come before the interpreters that run them: gunicorn runs as "python3 ...".
@@ -102,12 +102,6 @@ def _tcp_listeners(listening: dict[str, Any], hosts: list[str],
     return found
 
 
-def _socket_path(path: str) -> str:
-    """/var/run is a link to /run on every current distro: one socket, two spellings."""
-    path = os.path.normpath(path)
-    return "/run" + path[len("/var/run"):] if path.startswith("/var/run/") else path
-
-
 def listener(listening: dict[str, Any] | None, socket: str | None = None,
              hosts: list[str] | None = None, port: int | None = None) -> dict[str, Any] | None:
     """The listening socket (of the `listening` fact) at a unix socket path or at one of
@@ -116,7 +110,7 @@ def listener(listening: dict[str, Any] | None, socket: str | None = None,
         return None
     if socket:
         found = [s for s in listening.get("unix") or []
-                 if _socket_path(str(s.get("path"))) == _socket_path(socket)]
+                 if canonical_socket(str(s.get("path"))) == canonical_socket(socket)]
     elif port is not None and hosts:
         found = _tcp_listeners(listening, hosts, int(port))
     else:

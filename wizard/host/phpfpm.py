@@ -34,6 +34,7 @@ from wizard.host.facts import Facts, fact
 from wizard.host.nginx_part import config_part, read_cleanly
 from wizard.host.phpfpm_quiet_test import quiet_config
 from wizard.host.processes import named
+from wizard.host.socket_path import canonical_socket
 
 # Where each distro family keeps php-fpm.conf and the binary: wizard/host/distro_layouts.py
 CONF_GLOBS = FPM_CONF_GLOBS
@@ -215,19 +216,12 @@ def binary_for(conf: str, binaries: list[str], exe: str | None = None) -> str | 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "ip6-localhost"}
 
 
-def _same_socket(a: str, b: str) -> bool:
-    # /var/run is a link to /run on every current distro.
-    def norm(p: str) -> str:
-        p = os.path.normpath(p)
-        return "/run" + p[len("/var/run"):] if p.startswith("/var/run/") else p
-    return norm(a) == norm(b)
-
-
 def listens_at(pool: dict[str, Any], socket: str | None, host: str | None,
                port: int | None) -> bool:
     """Does this pool accept what nginx connects to (unix socket or host:port)?"""
     if socket or pool.get("socket"):
-        return bool(socket and pool.get("socket") and _same_socket(socket, pool["socket"]))
+        theirs = pool.get("socket")
+        return bool(socket and theirs and canonical_socket(socket) == canonical_socket(theirs))
     if port is None or pool.get("port") != port:
         return False
     pool_host = pool.get("host") or "*"
