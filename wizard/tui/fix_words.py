@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from wizard.engine.placeholders import unresolved
 from wizard.engine.transcript import FixOffer
 from wizard.fixes import ACTIONS
+from wizard.words import lower_first
 
 UNKNOWN_ACTION = ("the flow names a fix this wizard does not have "
                   "(`nginx-502-wizard flows lint` finds it)")
@@ -49,14 +50,7 @@ def unavailable_line(offer: FixOffer) -> str:
     what = action_words(offer.action)
     if what == "A fix":  # unknown or undocumented: nothing more to say about it
         return f"No fix here: {why_unavailable(offer)}"
-    return f"No fix here to {_lower_first(what)}: {why_unavailable(offer)}"
-
-
-def _lower_first(text: str) -> str:
-    """'Start ...' -> 'start ...', but 'PHP-FPM ...' stays as written."""
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
+    return f"No fix here to {lower_first(what)}: {why_unavailable(offer)}"
 
 
 ELLIPSIS = "..."  # ASCII: the Linux console's font has no single-glyph ellipsis
