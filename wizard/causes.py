@@ -13,11 +13,15 @@ class Cause:
     id: str
     title: str
     meaning: str
+    # While it holds, nothing behind it can be what a visitor sees (nginx that does not
+    # run answers nothing, so no upstream's failure shows): it leads the report.
+    leads: bool = False
 
 
 _CAUSES = [
     Cause("nginx_not_running", "nginx is not running",
-          "No nginx master process is serving the site, so nothing answers on its ports."),
+          "No nginx master process is serving the site, so nothing answers on its ports.",
+          leads=True),
     Cause("nginx_config_invalid", "nginx's configuration is invalid",
           "`nginx -t` rejects the configuration, so nginx cannot start or reload with it."),
     Cause("port_conflict", "Another program holds nginx's port",

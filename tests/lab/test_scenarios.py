@@ -237,6 +237,27 @@ def test_nginx_stopped_is_nginx_not_running(make_lab: MakeLab) -> None:
                        ("process", "no process named nginx: master"))
 
 
+def test_nginx_and_phpfpm_both_stopped_lead_with_nginx(make_lab: MakeLab) -> None:
+    """PHP-FPM behind an upstream {} group, both stopped: more checks find PHP-FPM down,
+    but no visitor reaches it while nginx does not run. The stopped group is PHP-FPM's
+    failure once, not a second cause "the upstream is down"."""
+    lab = make_lab(start_nginx=False, start_php=False, fastcgi_pass="php",
+                   http_extra="    upstream php { server unix:{prefix}/php-fpm.sock; }")
+    with pytest.raises(ConnectionRefusedError):
+        lab.request("/index.php")
+
+    code, report = diagnose(lab, "/index.php")
+
+    assert_first_cause(code, report, "nginx_not_running",
+                       ("process", "no process named nginx: master"))
+    # (The lab's stopped PHP-FPM reads its config from the lab's folder, which nothing on
+    # the host points at, so the host's own pool may add an address mismatch after these.)
+    ids = [c["id"] for c in report["causes"]]
+    assert ids[:2] == ["nginx_not_running", "php_fpm_down"], explain(report)
+    assert "upstream_down" not in ids, explain(report)
+    assert report["causes"][0]["fixes"][0]["title"] == "Start nginx"  # one key away
+
+
 def test_syntax_error_in_an_included_file_is_nginx_config_invalid(make_lab: MakeLab) -> None:
     lab = make_lab(http_extra="    include {prefix}/conf.d/*.conf;")
     assert lab.request("/index.php")[0] == 200

@@ -149,5 +149,15 @@ def test_all_marked_down() -> None:
     assert result.result == "all_down" and "marked down" in result.summary
 
 
+def test_a_group_of_stopped_phpfpm_is_not_a_second_cause() -> None:
+    """`upstream php { server unix:...fpm.sock; }` with PHP-FPM stopped: the probe's step
+    names PHP-FPM; "the upstream is down" would list the same failure twice."""
+    missing = probe(upstream="backend", server_index=0, exists=False, connect="missing",
+                    fastcgi=None, detail=f"the socket file {SOCK} does not exist")
+    result = upstream_all_down(facts([missing], {**PHPFPM, "running": False}))
+    assert result.result == "all_failing" and result.causes == []
+    assert result.summary == "upstream backend: every server fails (PHP-FPM is not running)"
+
+
 def test_all_down_skipped_without_upstream_blocks() -> None:
     assert upstream_all_down(facts([tcp()])).result == "skipped"

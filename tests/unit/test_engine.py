@@ -248,6 +248,50 @@ def test_a_root_cause_folds_in_what_it_explains(recorded, test_checks) -> None:
         in render_text(report)
 
 
+LEADS_FLOW = """\
+flow: l
+start: nginx
+nodes:
+  - id: nginx
+    kind: check
+    check: test.nginx
+    default: {next: config}
+  - id: config
+    kind: check
+    check: test.config
+    on:
+      bad: {cause: nginx_config_invalid, explains: [nginx_not_running], next: php}
+    default: {next: php}
+  - id: php
+    kind: check
+    check: test.php
+    default: {next: probe}
+  - id: probe
+    kind: check
+    check: test.probe
+    default: {}
+"""
+
+
+@pytest.mark.parametrize("config, expected", [
+    # More steps say PHP-FPM is down, but with nginx stopped no visitor reaches it yet.
+    ("ok", ["nginx_not_running", "php_fpm_down"]),
+    # nginx cannot start because of its config: that root cause leads, nginx folded in.
+    ("bad", ["nginx_config_invalid", "php_fpm_down"]),
+])
+def test_nginx_not_running_leads_whatever_the_scores(recorded, test_checks, config,
+                                                     expected) -> None:
+    test_checks("test.nginx", lambda f: CheckResult(
+        "bad", "no master", causes=["nginx_not_running"], confidence=STRONG))
+    test_checks("test.config", lambda f: CheckResult(config, "nginx -t", confidence=DIRECT))
+    for name in ("test.php", "test.probe"):
+        test_checks(name, lambda f: CheckResult(
+            "bad", "php-fpm stopped", causes=["php_fpm_down"], confidence=DIRECT))
+    facts = recorded({})
+    report = build_report(Session(parse_flow(LEADS_FLOW, "l.yaml"), facts).run(), facts)
+    assert [c["id"] for c in report["causes"]] == expected
+
+
 RULED_OUT_FLOW = """\
 flow: h
 start: log
@@ -277,7 +321,7 @@ def test_a_ruled_out_finding_is_history_with_its_reason(recorded, test_checks) -
     assert report["causes"] == [] and exit_code(report) == 0
     assert report["history"] == [{
         "source": "error_log", "detail": line,
-        "why": "not a cause now: php-fpm running says PHP-FPM is running (pid 7)"}]
+        "why": "not a cause now: PHP-FPM running says PHP-FPM is running (pid 7)"}]
     assert "History (seen in the logs, not a cause now):" in render_text(report)
 
 

@@ -11,6 +11,7 @@ from wizard.checks.program_name import program_at
 from wizard.checks.url_site import of_site
 from wizard.host.facts import Facts
 from wizard.outcome import DIRECT, STRONG, CheckResult, Evidence, Status
+from wizard.words import lower_first
 
 # probe field values -> (check result, cause id when the target is not PHP-FPM's)
 FAILURES = {
@@ -173,11 +174,13 @@ def upstream_reachable(facts: Facts) -> CheckResult:
 
 @check("upstream.all_down", results={"ok": Status.OK, "all_down": Status.PROBLEM,
                                      "all_failing": Status.WARNING},
-       facts=("nginx", "upstream_probes", "listening", "processes"), causes=("upstream_down",))
+       facts=("nginx", "upstream_probes", "listening", "processes", "phpfpm"),
+       causes=("upstream_down",))
 def upstream_all_down(facts: Facts) -> CheckResult:
     """Does some upstream {} block nginx uses have no live server ("no live upstreams")?"""
     probes = of_site(facts.get("upstream_probes") or [], facts)
     blocks = (facts.try_get("nginx") or {}).get("upstreams") or {}
+    phpfpm = facts.try_get("phpfpm")
     by_block: dict[str, dict[Any, dict[str, Any]]] = {}
     for probe in probes:
         if probe.get("upstream"):  # one probe per server, even when several passes use it
@@ -191,14 +194,14 @@ def upstream_all_down(facts: Facts) -> CheckResult:
         if any(not p.get("skipped") and failure(p) is None for p in members):
             continue
         block = blocks.get(name) or {}
-        reasons = {f[1] for p in members if (f := failure(p)) is not None}
+        reasons = {_cause(*f, p, phpfpm) for p in members if (f := failure(p)) is not None}
         if reasons and "upstream_down" not in reasons:
-            # Every server fails, but none is down: the step that probed them names the
-            # cause (a socket nginx may not open, a timeout); "down" would be a second,
-            # wrong cause for the same failure.
+            # Every server fails for a reason the step that probed them names (a socket
+            # nginx may not open, a timeout, PHP-FPM not running): "the upstream is down"
+            # would be a second, vaguer cause for the same failure.
             return CheckResult(
-                "all_failing", f"upstream {name}: every server fails, none is down "
-                f"({'; '.join(sorted(cause(r).title.lower() for r in reasons))})",
+                "all_failing", f"upstream {name}: every server fails "
+                f"({'; '.join(sorted(lower_first(cause(r).title) for r in reasons))})",
                 confidence=STRONG,
                 evidence=[_evidence(p, facts) for p in members[:MAX_EVIDENCE]])
         marked = all(p.get("skipped") for p in members)

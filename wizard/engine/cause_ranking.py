@@ -14,6 +14,9 @@ The rules, in the order they apply:
   listed under it, not as causes of their own.
 - Among the rest, every step that supports a cause adds to its score (a fresh log line
   plus a failed probe beats either alone).
+- A cause that hides every other (`leads` in the catalogue: nginx not running), or the
+  root cause it is folded under, comes first whatever the scores: while nginx does not
+  run, a stopped PHP-FPM is the next problem, not what visitors see.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from wizard.causes import cause as cause_info
 from wizard.engine.transcript import Step
 from wizard.outcome import DIRECT
+from wizard.words import lower_first
 
 
 @dataclass
@@ -89,7 +93,7 @@ def _ruled_out_by(steps: list[Step]) -> dict[str, Step]:
 
 
 def _history_of(support: _Support, by: Step) -> list[dict[str, str]]:
-    why = f"not a cause now: {by.title.lower() or 'a later check'} says {by.summary}"
+    why = f"not a cause now: {lower_first(by.title) or 'a later check'} says {by.summary}"
     return [{**ev, "why": why} for ev in support.evidence if ev.get("source") == "error_log"]
 
 
@@ -129,7 +133,13 @@ def rank(steps: list[Step]) -> Ranking:
     order = [s.cause_id for s in sorted(candidates, key=_likeliest_first)]
     entries = {s.cause_id: s.entry() for s in candidates}
     _fold(order, steps, entries)
+    order.sort(key=lambda c: not _leads(entries[c]))  # stable: scores order the rest
     return Ranking([entries[c] for c in order], _unique(history))
+
+
+def _leads(entry: dict[str, Any]) -> bool:
+    return any(cause_info(c).leads for c in
+               [entry["id"], *(folded["id"] for folded in entry.get("consequences", []))])
 
 
 def _unique(history: list[dict[str, str]]) -> list[dict[str, str]]:
