@@ -144,10 +144,23 @@ def test_binary_and_unreadable_files_give_reasons(tmp_path: Path) -> None:
     ("/etc/php-fpm.conf", "/usr/sbin/php-fpm", "php-fpm"),
     ("/etc/php82/php-fpm.conf", "/usr/sbin/php-fpm82", "php-fpm82"),
     ("/etc/opt/remi/php74/php-fpm.conf", None, "php74-php-fpm"),
+    ("/opt/plesk/php/8.3/etc/php-fpm.conf", None, "plesk-php83-fpm"),
+    ("/opt/cpanel/ea-php81/root/etc/php-fpm.conf", None, "ea-php81-php-fpm"),
     (None, "/usr/sbin/php-fpm8.1", "php8.1-fpm"),
 ])
 def test_service_names(conf: str | None, binary: str | None, service: str) -> None:
     assert phpfpm.service_name(conf, binary) == service
+
+
+def test_a_panel_php_is_tested_with_its_own_binary() -> None:
+    """Plesk and cPanel install several PHP versions side by side, each its own php-fpm."""
+    binaries = ["/usr/sbin/php-fpm", "/opt/plesk/php/8.2/sbin/php-fpm",
+                "/opt/plesk/php/8.3/sbin/php-fpm", "/opt/cpanel/ea-php81/root/usr/sbin/php-fpm",
+                "/opt/cpanel/ea-php82/root/usr/sbin/php-fpm"]
+    assert phpfpm.binary_for("/opt/plesk/php/8.3/etc/php-fpm.conf", binaries) \
+        == "/opt/plesk/php/8.3/sbin/php-fpm"
+    assert phpfpm.binary_for("/opt/cpanel/ea-php82/root/etc/php-fpm.conf", binaries) \
+        == "/opt/cpanel/ea-php82/root/usr/sbin/php-fpm"
 
 
 def test_pool_matching_treats_var_run_as_run_and_bare_ports_as_any() -> None:

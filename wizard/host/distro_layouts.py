@@ -17,7 +17,7 @@ from dataclasses import dataclass
 class FpmNaming:
     """PHP-FPM configs whose path matches `conf` (a regex, searched) belong to init service
     `service`, run by the binary named `binary` (or found on a path containing `binary_in`).
-    Templates use {1} for the regex's first group."""
+    Templates use {1}, {2}... for the regex's groups."""
 
     conf: str
     service: str
@@ -75,13 +75,19 @@ SUSE = Layout(
 
 LAYOUTS: tuple[Layout, ...] = (DEBIAN, RHEL, SUSE, ALPINE, ARCH)
 
-# Not a distro family: Remi's parallel PHP versions on RHEL and PHP built from source
-# (the official Docker image).
-OTHER_FPM_CONFS = ("/etc/opt/remi/*/php-fpm.conf", "/usr/local/etc/php-fpm.conf")
+# Not a distro family: Remi's parallel PHP versions on RHEL, the PHP versions of the
+# Plesk and cPanel (EasyApache 4) panels, and PHP built from source (the official Docker
+# image).
+OTHER_FPM_CONFS = ("/etc/opt/remi/*/php-fpm.conf", "/opt/plesk/php/*/etc/php-fpm.conf",
+                   "/opt/cpanel/ea-php*/root/etc/php-fpm.conf", "/usr/local/etc/php-fpm.conf")
 OTHER_FPM_BINARIES = ("/usr/local/sbin/php-fpm*", "/sbin/php-fpm*",
-                      "/opt/remi/*/root/usr/sbin/php-fpm")
+                      "/opt/remi/*/root/usr/sbin/php-fpm", "/opt/plesk/php/*/sbin/php-fpm",
+                      "/opt/cpanel/ea-php*/root/usr/sbin/php-fpm")
 OTHER_FPM_NAMING = (
     FpmNaming(r"/etc/opt/remi/(php\d+)/", "{1}-php-fpm", binary_in="/remi/{1}/"),
+    FpmNaming(r"^/opt/plesk/php/(\d+)\.(\d+)/", "plesk-php{1}{2}-fpm",
+              binary_in="/opt/plesk/php/{1}.{2}/"),
+    FpmNaming(r"^/opt/cpanel/(ea-php\d+)/", "{1}-php-fpm", binary_in="/opt/cpanel/{1}/"),
 )
 # A binary's own name tells the service when its config's path does not.
 BINARY_NAMING = ((r"php-fpm(\d+\.\d+)", "php{1}-fpm"), (r"php-fpm(\d+)", "php-fpm{1}"))
@@ -101,7 +107,9 @@ FPM_NAMING = (*DEBIAN.fpm_naming, *OTHER_FPM_NAMING, *SUSE.fpm_naming, *ALPINE.f
 
 
 def _fill(template: str, match: re.Match[str]) -> str:
-    return template.replace("{1}", match.group(1)) if match.groups() else template
+    for number, group in enumerate(match.groups(), 1):
+        template = template.replace(f"{{{number}}}", group)
+    return template
 
 
 def naming_for(conf: str) -> tuple[FpmNaming, re.Match[str]] | None:
