@@ -89,6 +89,12 @@ def _explain_and_grep(work: Path, size: int, runs: int) -> tuple[Run, Run]:
             b_runs.append(run_once(base, stdout=work / "grep.out", env={"LC_ALL": "C"}))
     finally:
         log.unlink()
+    # grep -c exits 1 when nothing matches, 2 when it cannot read a pattern: a broken
+    # pattern would end it at once and make any explain look slow beside it.
+    if any(run.code > 1 for run in b_runs):
+        raise SystemExit(f"grep rejected a pattern of {patterns} (exit "
+                         f"{max(run.code for run in b_runs)}): bench/logs.py _ere cannot "
+                         "translate a signature's regex")
     return medians(a_runs), medians(b_runs)
 
 

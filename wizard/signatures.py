@@ -576,7 +576,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"failed to post process the configuration|Unable to (?:include|globalize) .* at "
          r"line \d+|Unable to open file '|Unable to create or open slowlog|"
          r"failed to open error_log|"
-         r"\[[^\]\s]+:\d+\] (?:unable to parse value|value is NULL|unknown (?:entry|directive)|"
+         r"\[\S+:\d+\] (?:unable to parse value|value is NULL|unknown (?:entry|directive)|"
          r"two includes|empty value|error while parsing|Misspelled|Array are not allowed|"
          r"Unknown INI syntax|Unable to alloc|the parser for entry)|"
          r"\[pool [^\]]+\] (?:pm\.\S+|user has not been defined|no listen address|"
