@@ -22,6 +22,7 @@ from typing import Any
 
 from wizard.compat import UTC
 from wizard.log_needles import needles
+from wizard.socket_path import single_leading_slash
 
 # --- record headers -------------------------------------------------------------------
 
@@ -858,7 +859,7 @@ def _extract_fields(rec: Record, as_nginx: bool) -> None:
     upstream = rec.fields.get("upstream")
     for candidate in (upstream, message):
         if candidate and (m := _SOCKET.search(candidate)) is not None:
-            rec.fields["socket"] = m["socket"]
+            rec.fields["socket"] = single_leading_slash(m["socket"])
             break
 
 

@@ -150,6 +150,22 @@ def test_proxy_pass_to_a_closed_port_is_upstream_down(make_lab: MakeLab) -> None
                        ("probe", f"127.0.0.1 port {lab.closed_port}: connection refused"))
 
 
+def test_uwsgi_pass_to_a_missing_socket_written_as_the_uwsgi_docs_do(make_lab: MakeLab) -> None:
+    """`uwsgi_pass unix:///path;` (three slashes, as uWSGI's own docs write it) is a socket
+    path, not a URL with a scheme "unix": the probe must stat the socket, not fail to
+    parse a host and port."""
+    lab = make_lab(php=False, php_location=False,
+                   locations="        location /app/ { uwsgi_pass unix://{prefix}/app.sock; }")
+    expect_502(lab, "/app/")
+
+    code, report = diagnose(lab, "/app/")
+
+    assert_first_cause(code, report, "upstream_down",
+                       ("error_log", f"connect() to unix://{lab.prefix}/app.sock failed "
+                                     "(2: No such file or directory)"),
+                       ("probe", f"the socket file {lab.prefix}/app.sock does not exist"))
+
+
 def test_upstream_block_without_live_servers_is_upstream_down(make_lab: MakeLab) -> None:
     other = free_port()
     lab = make_lab(php=False, php_location=False,

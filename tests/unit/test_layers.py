@@ -19,7 +19,7 @@ LAYER = {
     "host": 5,
     "": 6, "options": 6, "outcome": 6, "causes": 6, "signatures": 6, "log_wrappers": 6,
     "log_needles": 6, "log_reader": 6,
-    "redact": 6, "safe_text": 6, "words": 6,
+    "redact": 6, "safe_text": 6, "words": 6, "socket_path": 6,
     "compat": 6,  # stand-ins for names newer than Python 3.9
     "gc_pause": 6, "private_file": 6,
 }

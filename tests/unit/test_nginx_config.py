@@ -96,6 +96,9 @@ def test_parse_listen(args: list[str], address: str, port: int | None, default: 
     ("proxy", "http://unix:/tmp/app.sock:/api/", {"socket": "/tmp/app.sock", "host": None}),
     ("grpc", "grpc://127.0.0.1:50051", {"scheme": "grpc", "port": 50051}),
     ("uwsgi", "127.0.0.1:3031", {"host": "127.0.0.1", "port": 3031}),
+    # uWSGI's docs write `uwsgi_pass unix:///tmp/mysite.sock;`: a socket, not a scheme
+    ("uwsgi", "unix:///tmp/mysite.sock", {"socket": "/tmp/mysite.sock", "scheme": None,
+                                          "host": None}),
     ("proxy", "http://$backend_host:8080", {"uses_variables": True, "host": None}),
     ("fastcgi", "$php_upstream", {"uses_variables": True, "host": None, "socket": None}),
     ("proxy", "http://127.0.0.1:8080$request_uri", {"uses_variables": True,

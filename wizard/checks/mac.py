@@ -18,8 +18,8 @@ from typing import Any
 from wizard.checks.base import check
 from wizard.host.facts import Facts, FactUnavailable
 from wizard.host.mac import ACTIVE_MODES, domain
-from wizard.host.socket_path import canonical_socket
 from wizard.outcome import CIRCUMSTANTIAL, DIRECT, STRONG, CheckResult, Evidence, Status
+from wizard.socket_path import canonical_socket
 
 TCP_REFUSED = "upstream_connect_forbidden"  # signatures in wizard/signatures.py
 SOCKET_REFUSED = "socket_permission_denied"

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from wizard.host.facts import Facts
 from wizard.host.phpfpm import pool_for_target
-from wizard.host.socket_path import canonical_socket
+from wizard.socket_path import canonical_socket
 
 # (name people use, what the process name or a word of its command line starts with).
 # Servers come before the interpreters that run them: gunicorn runs as "python3 ...".

@@ -32,6 +32,7 @@ from wizard.host.nginx_directive import IncludeMark as _IncludeMark
 from wizard.host.nginx_tree import follows_installed_crossplane, read_tree
 from wizard.host.nginx_values import parse_size, parse_time
 from wizard.host.shared_keys import RecordShape
+from wizard.socket_path import single_leading_slash
 
 MAX_CONF_BYTES = 16 * 1024 * 1024
 FRESH_SECONDS = 2.0  # a parse of files changed more recently than this is not kept
@@ -353,13 +354,15 @@ def parse_target(kind: str, target: str, upstream_names: set[str]) -> dict[str, 
                             "upstream": None, "uses_variables": "$" in target}
     rest = target
     m = re.match(r"^([a-z]+)://(.*)$", target)
-    if m:
+    # `uwsgi_pass unix:///tmp/app.sock;` (as uWSGI's docs write it) names the socket
+    # '///tmp/app.sock': "unix" is no scheme
+    if m and m.group(1) != "unix":
         info["scheme"], rest = m.group(1), m.group(2)
     if rest.startswith("unix:"):
         sock = rest[len("unix:"):]
         if info["scheme"] in ("http", "https"):
             sock = sock.split(":", 1)[0]  # proxy_pass http://unix:/path:/uri
-        info["socket"] = sock
+        info["socket"] = single_leading_slash(sock)
         return info
     hostport = re.split(r"[/?]", rest, maxsplit=1)[0]
     if "$" in hostport:
@@ -519,7 +522,7 @@ def upstream_server(args: list[str]) -> dict[str, Any]:
                             "params": params, "backup": "backup" in params,
                             "down": "down" in params}
     if address.startswith("unix:"):
-        info["socket"] = address[len("unix:"):]
+        info["socket"] = single_leading_slash(address[len("unix:"):])
     else:
         host, port = _split_hostport(address)
         info["host"], info["port"] = host, port if port is not None else 80

@@ -34,7 +34,7 @@ from wizard.host.facts import Facts, fact
 from wizard.host.nginx_part import config_part, read_cleanly
 from wizard.host.phpfpm_quiet_test import quiet_config
 from wizard.host.processes import named
-from wizard.host.socket_path import canonical_socket
+from wizard.socket_path import canonical_socket
 
 # Where each distro family keeps php-fpm.conf and the binary: wizard/host/distro_layouts.py
 CONF_GLOBS = FPM_CONF_GLOBS
