@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -66,6 +66,14 @@ class Options:
             "logs_after": dict(self.logs_after), "logs_after_time": self.logs_after_time,
             "practice": self.practice.to_json() if self.practice else None,
         }
+
+    def filled_from(self, saved: Options) -> Options:
+        """These options, each one left at its default taken from `saved` (a snapshot's):
+        a replay runs as the recorded diagnosis ran (its --url, --since...) unless the
+        command line says otherwise."""
+        default = Options()
+        return Options(**{f.name: getattr(saved if getattr(self, f.name) == getattr(
+            default, f.name) else self, f.name) for f in fields(self)})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Options:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wizard.host.facts import PROVIDERS, Facts, FactUnavailable
+from wizard.host.facts import PROVIDERS, SNAPSHOT_FORMAT, Facts, FactUnavailable
 from wizard.options import Options
 
 
@@ -66,3 +66,18 @@ def test_snapshot_round_trip_and_missing_facts(counter: Counter) -> None:
         replay.get("nginx")
     replay.invalidate()  # a replay never reads the host, so nothing is forgotten
     assert replay.get("test.counter") == 1
+
+
+def test_a_replay_runs_with_the_recorded_options_unless_the_command_line_sets_them() -> None:
+    """`diagnose --from-snapshot FILE` alone must give the diagnosis that was recorded:
+    without the recorded --url, log lines of a PHP-FPM the site does not use counted as a
+    cause again (seen in CI after PHP-FPM was stopped on the machine)."""
+    recorded = Options(nginx_conf="/etc/nginx/nginx.conf", url="http://shop.example/cart",
+                       since_seconds=600.0)
+    data = {"format": SNAPSHOT_FORMAT, "facts": {}, "options": recorded.to_json()}
+    replay = Facts.from_snapshot(data, Options())
+    assert (replay.options.url, replay.options.since_seconds, replay.options.nginx_conf) == \
+        ("http://shop.example/cart", 600.0, "/etc/nginx/nginx.conf")
+    told = Facts.from_snapshot(data, Options(url="http://shop.example/", since_seconds=60.0))
+    assert (told.options.url, told.options.since_seconds, told.options.nginx_conf) == \
+        ("http://shop.example/", 60.0, "/etc/nginx/nginx.conf")

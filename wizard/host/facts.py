@@ -189,7 +189,8 @@ class Facts:
     def from_snapshot(cls, data: dict[str, Any], options: Options | None = None) -> Facts:
         if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"not a facts snapshot of format {SNAPSHOT_FORMAT}")
-        facts = cls(options or Options.from_json(data.get("options", {})), replay=True)
+        saved = Options.from_json(data.get("options", {}))
+        facts = cls(options.filled_from(saved) if options else saved, replay=True)
         facts._values = dict(data.get("facts", {}))
         facts._errors = {str(k): str(v) for k, v in data.get("errors", {}).items()}
         facts.commands = CommandLog(list(data.get("commands") or []), replayed=True)
