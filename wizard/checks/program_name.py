@@ -109,8 +109,9 @@ def listener(listening: dict[str, Any] | None, socket: str | None = None,
     if not listening:
         return None
     if socket:
+        wanted = canonical_socket(socket)  # once, not once per listening socket of the host
         found = [s for s in listening.get("unix") or []
-                 if canonical_socket(str(s.get("path"))) == canonical_socket(socket)]
+                 if canonical_socket(str(s.get("path"))) == wanted]
     elif port is not None and hosts:
         found = _tcp_listeners(listening, hosts, int(port))
     else:
