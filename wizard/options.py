@@ -72,8 +72,12 @@ class Options:
         a replay runs as the recorded diagnosis ran (its --url, --since...) unless the
         command line says otherwise."""
         default = Options()
-        return Options(**{f.name: getattr(saved if getattr(self, f.name) == getattr(
-            default, f.name) else self, f.name) for f in fields(self)})
+        chosen = {}
+        for option in fields(self):
+            given = getattr(self, option.name)
+            left_alone = given == getattr(default, option.name)
+            chosen[option.name] = getattr(saved, option.name) if left_alone else given
+        return Options(**chosen)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Options:
